@@ -1,0 +1,109 @@
+//! Serving a sandbox's router over HTTP or HTTPS on a chosen or ephemeral port.
+
+use super::tls::TlsMaterial;
+use axum::Router;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Errors while starting to serve.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source} (is another process using the port? try --port 0 for a free one)")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TLS certificate or key was rejected.
+    #[error("the TLS certificate or key is not usable: {0}")]
+    Tls(std::io::Error),
+}
+
+/// A server that is running; dropping it does not stop it, [`Listening::shutdown`] does.
+#[derive(Debug)]
+pub struct Listening {
+    addr: SocketAddr,
+    base_url: String,
+    handle: axum_server::Handle<SocketAddr>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Listening {
+    /// The bound address (with the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` or `https://…`, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Stops accepting connections, lets requests in flight finish (up to a few seconds) and
+    /// waits for the server task to end.
+    pub async fn shutdown(self) {
+        self.handle.graceful_shutdown(Some(Duration::from_secs(5)));
+        let _ = self.task.await;
+    }
+}
+
+/// Binds `addr` and serves `router` on it, with TLS when `tls` is given.
+pub async fn serve(
+    router: Router,
+    addr: SocketAddr,
+    tls: Option<&TlsMaterial>,
+) -> Result<Listening, ServeError> {
+    super::ensure_crypto_provider();
+    let listener =
+        std::net::TcpListener::bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let handle = axum_server::Handle::new();
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let task = match tls {
+        Some(material) => {
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem(
+                material.cert_pem.clone(),
+                material.key_pem.clone(),
+            )
+            .await
+            .map_err(ServeError::Tls)?;
+            let server = axum_server::tls_rustls::from_tcp_rustls(listener, config)
+                .map_err(|source| ServeError::Bind { addr, source })?
+                .handle(handle.clone());
+            tokio::spawn(async move {
+                if let Err(e) = server.serve(service).await {
+                    tracing::error!(error = %e, "sandbox server stopped with an error");
+                }
+            })
+        }
+        None => {
+            let server = axum_server::from_tcp(listener)
+                .map_err(|source| ServeError::Bind { addr, source })?
+                .handle(handle.clone());
+            tokio::spawn(async move {
+                if let Err(e) = server.serve(service).await {
+                    tracing::error!(error = %e, "sandbox server stopped with an error");
+                }
+            })
+        }
+    };
+    let shown = if local.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], local.port()))
+    } else {
+        local
+    };
+    Ok(Listening {
+        addr: local,
+        base_url: format!("{scheme}://{shown}"),
+        handle,
+        task,
+    })
+}
