@@ -178,10 +178,28 @@ pub async fn download(
     if let Ok(v) = HeaderValue::from_str(&content_type) {
         h.insert(header::CONTENT_TYPE, v);
     }
-    if let Ok(v) = HeaderValue::from_str(&Value::Object(meta).to_string()) {
+    if let Ok(v) = HeaderValue::from_str(&ascii_json(&Value::Object(meta))) {
         h.insert("X-Attachment-Metadata", v);
     }
     Ok(response)
+}
+
+/// JSON with every non-ASCII character escaped as `\uXXXX`, so that it is a valid header
+/// value whatever the file name.
+fn ascii_json(value: &Value) -> String {
+    let text = value.to_string();
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
 }
 
 /// `DELETE /api/now/attachment/{sys_id}`: 204.
@@ -211,4 +229,18 @@ pub async fn delete(
     ];
     state.commit(&mut db, &ops)?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ascii_json;
+    use serde_json::json;
+
+    #[test]
+    fn header_json_is_ascii_and_decodes_to_the_same_value() {
+        let v = json!({"file_name": "notes é 😀.txt"});
+        let text = ascii_json(&v);
+        assert!(text.is_ascii());
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), v);
+    }
 }

@@ -1,0 +1,113 @@
+//! The command line, as clap reads it.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Two-way sync for ticketing and CRM platforms, self-hosted and decentralized.
+#[derive(Debug, Parser)]
+#[command(name = "twinsync", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Log filter (error, warn, info, debug, trace, or a tracing directive); RUST_LOG wins.
+    #[arg(long, global = true, default_value = "info", value_name = "FILTER")]
+    pub log: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to run.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the demo: a seeded ServiceNow sandbox with sample incidents, and how to reach it.
+    Demo(DemoArgs),
+    /// Run a local emulator of a platform's REST API.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+    /// Measure components under load.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// Platforms with a sandbox.
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// ServiceNow: Table, Attachment and Batch APIs, basic auth and OAuth, encoded queries.
+    Servicenow(ServiceNowArgs),
+}
+
+/// Options of `twinsync sandbox servicenow`.
+#[derive(Debug, Args)]
+pub struct ServiceNowArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8081)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// Keep the instance's data in this file across restarts (in memory otherwise).
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Incidents (with comments) to generate, besides users and groups.
+    #[arg(long, value_name = "N", default_value_t = 25)]
+    pub seed: usize,
+    /// Serve HTTPS with a self-signed certificate (or the one given by --cert/--key).
+    #[arg(long)]
+    pub tls: bool,
+    /// PEM certificate chain for --tls.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// PEM private key for --tls.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Where to write the generated certificate, for clients to trust.
+    #[arg(long, value_name = "FILE")]
+    pub cert_out: Option<PathBuf>,
+    /// TOML file with users, OAuth clients, token lifetimes and limits (see docs/SANDBOX_SERVICENOW.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A user NAME:PASSWORD[:ROLE,ROLE]; repeat for more. Replaces the default admin and itil users.
+    #[arg(long = "user", value_name = "NAME:PASSWORD[:ROLES]")]
+    pub users: Vec<String>,
+    /// Return no rows for a query with an invalid term, like glide.invalid_query.returns_no_rows=true.
+    #[arg(long)]
+    pub strict_queries: bool,
+    /// The URL clients use, when it differs from the listening address (behind a proxy).
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+}
+
+/// Options of `twinsync demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Port of the ServiceNow sandbox (0 picks a free one).
+    #[arg(long, default_value_t = 8081)]
+    pub port: u16,
+    /// Incidents to generate.
+    #[arg(long, value_name = "N", default_value_t = 25)]
+    pub seed: usize,
+}
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Load-test a sandbox: GETs by id, PATCHes and indexed queries over loopback.
+    Sandbox(BenchSandboxArgs),
+}
+
+/// Options of `twinsync bench sandbox`.
+#[derive(Debug, Args)]
+pub struct BenchSandboxArgs {
+    /// Incidents in the sandbox under test.
+    #[arg(long, default_value_t = 100_000)]
+    pub records: usize,
+    /// Seconds per phase.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Benchmark a sandbox that is already running at this URL (started with enough --seed)
+    /// instead of starting one in this process.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+}

@@ -1,0 +1,3 @@
+pub async fn run_sandbox(_a: crate::cli::BenchSandboxArgs) -> anyhow::Result<()> {
+    anyhow::bail!("todo")
+}

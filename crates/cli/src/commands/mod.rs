@@ -1,0 +1,38 @@
+//! One module per command.
+
+mod bench;
+mod demo;
+mod sandbox;
+
+use crate::cli::{BenchCommand, Command, SandboxCommand};
+
+/// Runs a parsed command to completion.
+pub async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Demo(args) => demo::run(args).await,
+        Command::Sandbox(SandboxCommand::Servicenow(args)) => sandbox::run_servicenow(args).await,
+        Command::Bench(BenchCommand::Sandbox(args)) => bench::run_sandbox(args).await,
+    }
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+pub async fn stop_requested() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
