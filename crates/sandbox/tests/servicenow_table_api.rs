@@ -887,3 +887,34 @@ async fn batch_api_runs_sub_requests_as_the_caller() {
         .unwrap();
     assert_eq!(r.status(), 401, "the batch itself needs credentials");
 }
+
+#[tokio::test]
+async fn oauth_clients_may_authenticate_with_an_http_basic_header() {
+    let sn = start(0).await;
+    let r = sn
+        .req(Method::POST, "/oauth_token.do")
+        .basic_auth("twinsync", Some("twinsync-secret"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "admin"),
+            ("password", "admin"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let t: Value = r.json().await.unwrap();
+    assert!(t["access_token"].as_str().unwrap().len() > 20);
+    let r = sn
+        .req(Method::POST, "/oauth_token.do")
+        .basic_auth("twinsync", Some("wrong"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "admin"),
+            ("password", "admin"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}

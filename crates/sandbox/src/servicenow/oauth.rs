@@ -6,7 +6,8 @@ use super::state::SnState;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use http::{header, HeaderValue, StatusCode};
+use base64::Engine;
+use http::{header, HeaderMap, HeaderValue, StatusCode};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,9 +30,44 @@ fn denied() -> Response {
     )
 }
 
+/// The client credentials of a token request: from the form, or (RFC 6749 §2.3.1, what
+/// requests-oauthlib sends) from an HTTP Basic `Authorization` header whose user and password
+/// are the form-encoded client id and secret.
+fn client_credentials(
+    form: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Option<(String, String)> {
+    if let (Some(id), Some(secret)) = (form.get("client_id"), form.get("client_secret")) {
+        return Some((id.clone(), secret.clone()));
+    }
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |s: &str| -> String {
+        url::form_urlencoded::parse(format!("v={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Some((unescape(id), unescape(secret)))
+}
+
 /// Handles `POST /oauth_token.do`.
-pub async fn token(State(state): State<Arc<SnState>>, body: Bytes) -> Response {
-    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
+pub async fn token(State(state): State<Arc<SnState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut form: HashMap<String, String> =
+        url::form_urlencoded::parse(&body).into_owned().collect();
+    let Some((client_id, client_secret)) = client_credentials(&form, &headers) else {
+        return denied();
+    };
+    form.insert("client_id".to_string(), client_id);
+    form.insert("client_secret".to_string(), client_secret);
     let field = |k: &str| form.get(k).map(String::as_str).unwrap_or("");
     let client_ok =
         state.config.oauth_clients.iter().any(|c| {
