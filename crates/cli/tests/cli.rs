@@ -1,0 +1,426 @@
+//! The `twinsync` binary as a user runs it: help, version, the sandbox and the demo as child
+//! processes, clear errors for bad flags, and no acknowledged write lost to `kill -9`.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+fn twinsync() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_twinsync"))
+}
+
+/// A child process killed when dropped, with its stdout lines on a channel.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    url: String,
+}
+
+impl Running {
+    /// Starts `twinsync ARGS` and waits for the line announcing its URL.
+    fn start(args: &[&str]) -> Running {
+        let mut child = twinsync()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("twinsync starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut running = Running {
+            child,
+            lines,
+            url: String::new(),
+        };
+        let line = running.wait_for("listening on ");
+        running.url = line.rsplit(' ').next().unwrap().to_string();
+        running
+    }
+
+    /// The first stdout line containing `needle`, waiting up to 60 s.
+    fn wait_for(&self, needle: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(e) => panic!("no line containing {needle:?}: {e}"),
+            }
+        }
+    }
+
+    /// Every stdout line printed so far.
+    fn printed(&self) -> Vec<String> {
+        std::iter::from_fn(|| self.lines.recv_timeout(Duration::from_millis(200)).ok()).collect()
+    }
+
+    /// Asks the process to stop with SIGTERM and returns whether it exited cleanly.
+    fn terminate(mut self) -> bool {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        for _ in 0..100 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// `kill -9`.
+    fn kill_hard(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http() -> reqwest::blocking::Client {
+    twinsync_sandbox::common::ensure_crypto_provider();
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "twinsync-cli-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+#[test]
+fn help_and_version_read_well() {
+    let out = twinsync().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for command in ["demo", "sandbox", "bench"] {
+        assert!(help.contains(command), "{help}");
+    }
+    let out = twinsync()
+        .args(["sandbox", "servicenow", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--port",
+        "--data",
+        "--seed",
+        "--tls",
+        "--cert",
+        "--key",
+        "--user",
+        "--config",
+        "--strict-queries",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+    let out = twinsync().arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        format!("twinsync {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn the_sandbox_command_serves_the_table_api_until_terminated() {
+    let sandbox = Running::start(&["sandbox", "servicenow", "--port", "0", "--seed", "3"]);
+    let banner = sandbox.printed().join("\n");
+    assert!(banner.contains("admin/admin (admin)"), "{banner}");
+    assert!(banner.contains("curl -u admin:admin"), "{banner}");
+    let v: serde_json::Value = http()
+        .get(format!("{}/api/now/table/incident", sandbox.url))
+        .basic_auth("admin", Some("admin"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(v["result"].as_array().unwrap().len(), 3);
+    assert!(sandbox.terminate(), "exits 0 on SIGTERM");
+}
+
+#[test]
+fn the_demo_starts_a_seeded_sandbox_and_shows_how_to_use_it() {
+    let demo = Running::start(&["demo", "--port", "0", "--seed", "12"]);
+    let printed = demo.printed().join("\n");
+    assert!(
+        printed.contains("match the trigger query `urgency=1`"),
+        "{printed}"
+    );
+    assert!(printed.contains("sysparm_query=urgency=1"), "{printed}");
+    let v: serde_json::Value = http()
+        .get(format!(
+            "{}/api/now/table/incident?sysparm_query=urgency=1",
+            demo.url
+        ))
+        .basic_auth("admin", Some("admin"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let shown = printed
+        .lines()
+        .find(|l| l.contains("match the trigger query"))
+        .unwrap();
+    let count: usize = shown
+        .split(';')
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(v["result"].as_array().unwrap().len(), count, "{shown}");
+    assert!(demo.terminate());
+}
+
+#[test]
+fn bad_flags_and_busy_ports_fail_with_a_clear_message() {
+    let out = twinsync()
+        .args([
+            "sandbox",
+            "servicenow",
+            "--port",
+            "0",
+            "--user",
+            "nopassword",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("NAME:PASSWORD"), "{err}");
+
+    let dir = temp_dir();
+    let config = dir.join("bad.toml");
+    std::fs::write(&config, "no_such_setting = 1\n").unwrap();
+    let out = twinsync()
+        .args([
+            "sandbox",
+            "servicenow",
+            "--port",
+            "0",
+            "--config",
+            config.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("bad.toml") && err.contains("no_such_setting"),
+        "{err}"
+    );
+
+    let first = Running::start(&["sandbox", "servicenow", "--port", "0", "--seed", "0"]);
+    let port = first.url.rsplit(':').next().unwrap().to_string();
+    let out = twinsync()
+        .args(["sandbox", "servicenow", "--port", &port])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("cannot listen on") && err.contains("--port 0"),
+        "{err}"
+    );
+}
+
+/// Inserts incidents from several threads until told to stop; returns the sys_ids whose
+/// creation the sandbox acknowledged with 201.
+fn write_until_stopped(
+    url: &str,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<std::thread::JoinHandle<Vec<String>>> {
+    (0..4)
+        .map(|w| {
+            let url = url.to_string();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let client = http();
+                let mut acknowledged = Vec::new();
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    n += 1;
+                    let r = client
+                        .post(format!("{url}/api/now/table/incident?sysparm_fields=sys_id"))
+                        .basic_auth("itil", Some("itil"))
+                        .json(&serde_json::json!({"short_description": format!("writer {w} #{n}"), "comments": "c"}))
+                        .send();
+                    match r {
+                        Ok(r) if r.status() == 201 => {
+                            let v: serde_json::Value = r.json().unwrap();
+                            acknowledged.push(v["result"]["sys_id"].as_str().unwrap().to_string());
+                        }
+                        _ => break, // the process was killed mid-request
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect()
+}
+
+fn all_incident_ids(url: &str) -> Vec<String> {
+    let v: serde_json::Value = http()
+        .get(format!(
+            "{url}/api/now/table/incident?sysparm_fields=sys_id&sysparm_limit=1000000"
+        ))
+        .basic_auth("admin", Some("admin"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    v["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["sys_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn start_persistent(data: &Path) -> Running {
+    Running::start(&[
+        "sandbox",
+        "servicenow",
+        "--port",
+        "0",
+        "--seed",
+        "5",
+        "--data",
+        data.to_str().unwrap(),
+    ])
+}
+
+#[test]
+fn no_acknowledged_write_is_lost_when_the_sandbox_is_killed() {
+    let dir = temp_dir();
+    let data = dir.join("servicenow.jsonl");
+    let mut expected: Vec<String> = Vec::new();
+    for round in 0..3 {
+        let sandbox = start_persistent(&data);
+        let present = all_incident_ids(&sandbox.url);
+        for id in &expected {
+            assert!(
+                present.contains(id),
+                "round {round}: acknowledged incident {id} lost"
+            );
+        }
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writers = write_until_stopped(&sandbox.url, stop.clone());
+        std::thread::sleep(Duration::from_millis(400));
+        sandbox.kill_hard();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut acknowledged = 0;
+        for w in writers {
+            let ids = w.join().unwrap();
+            acknowledged += ids.len();
+            expected.extend(ids);
+        }
+        assert!(
+            acknowledged > 10,
+            "round {round}: the writers got going ({acknowledged})"
+        );
+    }
+    let sandbox = start_persistent(&data);
+    let present = all_incident_ids(&sandbox.url);
+    for id in &expected {
+        assert!(present.contains(id), "acknowledged incident {id} lost");
+    }
+    assert!(present.len() >= expected.len() + 5);
+    let numbers: serde_json::Value = http()
+        .get(format!(
+            "{}/api/now/table/incident?sysparm_fields=number&sysparm_limit=1000000",
+            sandbox.url
+        ))
+        .basic_auth("admin", Some("admin"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let mut numbers: Vec<&str> = numbers["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["number"].as_str().unwrap())
+        .collect();
+    let total = numbers.len();
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(
+        numbers.len(),
+        total,
+        "no number handed out twice across crashes"
+    );
+}
+
+#[test]
+fn the_sandbox_benchmark_runs_every_phase_without_errors() {
+    let out = twinsync()
+        .args([
+            "bench",
+            "sandbox",
+            "--records",
+            "300",
+            "--seconds",
+            "1",
+            "--concurrency",
+            "4",
+        ])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{printed}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(printed.contains("300 incidents"), "{printed}");
+    for phase in [
+        "GET by sys_id",
+        "PATCH by sys_id",
+        "query number= (indexed)",
+        "query numberLIKE (full scan)",
+    ] {
+        let line = printed
+            .lines()
+            .find(|l| l.starts_with(phase))
+            .unwrap_or_else(|| panic!("{phase} missing:\n{printed}"));
+        assert!(line.ends_with("errors 0"), "{line}");
+        let requests: usize = line[phase.len()..]
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(requests > 0, "{line}");
+    }
+}
