@@ -234,31 +234,31 @@ pub async fn run_sandbox(args: BenchSandboxArgs) -> anyhow::Result<()> {
     .await;
     patch.print();
 
-    let queries: Vec<_> = (0..200)
-        .map(|n| {
-            let (_, number) = &records[pick(n, records.len())];
-            client
-                .get(format!(
-                    "{url}/api/now/table/incident?sysparm_query=number%3D{number}"
-                ))
-                .basic_auth("admin", Some("admin"))
-        })
-        .collect();
-    let indexed = sequential("query number= (indexed)", queries).await;
+    // `count` queries, one per incident picked, each built from its number by `query`.
+    let queries = |count: usize, query: fn(&str) -> String| -> Vec<reqwest::RequestBuilder> {
+        (0..count)
+            .map(|n| {
+                let (_, number) = &records[pick(n, records.len())];
+                client
+                    .get(format!(
+                        "{url}/api/now/table/incident?sysparm_query={}",
+                        query(number)
+                    ))
+                    .basic_auth("admin", Some("admin"))
+            })
+            .collect()
+    };
+    let indexed = sequential(
+        "query number= (indexed)",
+        queries(200, |n| format!("number%3D{n}")),
+    )
+    .await;
     indexed.print();
-
-    let scans: Vec<_> = (0..20)
-        .map(|n| {
-            let (_, number) = &records[pick(n, records.len())];
-            client
-                .get(format!(
-                    "{url}/api/now/table/incident?sysparm_query=numberLIKE{}",
-                    &number[3..]
-                ))
-                .basic_auth("admin", Some("admin"))
-        })
-        .collect();
-    let scanned = sequential("query numberLIKE (full scan)", scans).await;
+    let scanned = sequential(
+        "query numberLIKE (full scan)",
+        queries(20, |n| format!("numberLIKE{}", n.get(3..).unwrap_or(n))),
+    )
+    .await;
     scanned.print();
 
     let failures = get.errors + patch.errors + indexed.errors + scanned.errors;

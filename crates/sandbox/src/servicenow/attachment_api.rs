@@ -7,7 +7,7 @@ use super::error::SnError;
 use super::params::Params;
 use super::render::render_attachment;
 use super::state::SnState;
-use super::table_api::{json_response, now_string, paging_headers, query_page};
+use super::table_api::{json_response, list_response, now_string};
 use super::writes::{check_write, new_sys_id, Actor};
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
@@ -121,19 +121,14 @@ pub async fn list(
 ) -> Result<Response> {
     let params = Params::parse(query.as_deref());
     let base = state.base_url(&headers);
-    let db = state.db.read();
-    let (total, page) = query_page(&state, &db, "sys_attachment", &params, |db, _, r| {
-        render_attachment(db, r, &base)
-    })?;
-    drop(db);
-    let mut response = json_response(StatusCode::OK, &json!({ "result": page }));
-    paging_headers(
-        &mut response,
-        &format!("{base}{}", uri.path()),
+    list_response(
+        &state,
+        "sys_attachment",
+        uri.path(),
         &params,
-        total,
-    );
-    Ok(response)
+        &base,
+        |db, _, r| render_attachment(db, r, &base),
+    )
 }
 
 fn metadata(state: &SnState, sys_id: &str, base: &str) -> Result<serde_json::Map<String, Value>> {

@@ -38,3 +38,12 @@ pub fn json_object(bytes: &[u8]) -> Result<Map<String, Value>, SnError> {
         _ => Err(SnError::invalid_json()),
     }
 }
+
+/// A size-checked JSON object body, as the Table API writes take it.
+pub fn json_input(
+    body: Result<Bytes, BytesRejection>,
+    headers: &HeaderMap,
+    max: usize,
+) -> Result<Map<String, Value>, SnError> {
+    json_object(&limited(body, headers, max)?)
+}

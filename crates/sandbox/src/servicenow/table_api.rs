@@ -1,7 +1,7 @@
 //! The Table API: `/api/now/table/{table}` and `/api/now/table/{table}/{sys_id}`.
 
-use super::body::{json_object, limited};
-use super::db::Db;
+use super::body::json_input;
+use super::db::{Db, Record};
 use super::error::{SnError, JSON_UTF8};
 use super::params::{link_header, Params};
 use super::render::{render_record, RenderOptions};
@@ -13,7 +13,7 @@ use axum::extract::{OriginalUri, Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use http::{header, HeaderMap, HeaderValue, StatusCode};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use twinsync_query::servicenow::{bind, format_datetime, parse};
 
@@ -38,45 +38,50 @@ pub fn now_string() -> String {
     format_datetime(chrono::Utc::now().naive_utc())
 }
 
-/// The records of `table` a query selects: total count and the requested page, rendered.
-pub fn query_page(
+/// The answer to a list request on `table`: the requested page rendered by `render`, with
+/// `X-Total-Count` and `Link` as the parameters ask. Shared by the Table and Attachment APIs.
+pub fn list_response(
     state: &SnState,
-    db: &Db,
     table: &str,
+    path: &str,
     params: &Params,
-    render: impl Fn(&Db, usize, &super::db::Record) -> serde_json::Map<String, Value>,
-) -> Result<(usize, Vec<Value>)> {
-    let t = table_index(db, table)?;
-    let parsed = parse(params.query());
-    let now = chrono::Utc::now().naive_utc();
-    let bound = bind(&parsed.query, table, db, now).map_err(|_| SnError::invalid_table(table))?;
-    let invalid = parsed.problems.iter().any(|p| p.term_dropped) || bound.dropped_terms();
-    if invalid && state.config.invalid_query_returns_no_rows {
-        return Ok((0, Vec::new()));
-    }
-    let found = db.select(t, &bound);
-    let total = found.len();
-    let offset = params.offset().min(total);
-    let end = offset.saturating_add(params.limit()).min(total);
-    let page = found[offset..end]
-        .iter()
-        .map(|r| Value::Object(render(db, t, r)))
-        .collect();
-    Ok((total, page))
-}
-
-/// Adds `X-Total-Count` and `Link` to a list answer, as the parameters ask.
-pub fn paging_headers(response: &mut Response, url: &str, params: &Params, total: usize) {
+    base: &str,
+    render: impl Fn(&Db, usize, &Record) -> Map<String, Value>,
+) -> Result<Response> {
+    let (total, page) = {
+        let db = state.db.read();
+        let t = table_index(&db, table)?;
+        let parsed = parse(params.query());
+        let now = chrono::Utc::now().naive_utc();
+        let bound =
+            bind(&parsed.query, table, &*db, now).map_err(|_| SnError::invalid_table(table))?;
+        let invalid = parsed.problems.iter().any(|p| p.term_dropped) || bound.dropped_terms();
+        if invalid && state.config.invalid_query_returns_no_rows {
+            (0, Vec::new())
+        } else {
+            let found = db.select(t, &bound);
+            let offset = params.offset().min(found.len());
+            let end = offset.saturating_add(params.limit()).min(found.len());
+            let page: Vec<Value> = found[offset..end]
+                .iter()
+                .map(|r| Value::Object(render(&db, t, r)))
+                .collect();
+            (found.len(), page)
+        }
+    };
+    let mut response = json_response(StatusCode::OK, &json!({ "result": page }));
     let headers = response.headers_mut();
     if !params.no_count() {
         headers.insert("X-Total-Count", HeaderValue::from(total));
     }
     if !params.suppress_pagination() {
-        let link = link_header(url, params, total, params.limit(), params.offset());
+        let url = format!("{base}{path}");
+        let link = link_header(&url, params, total, params.limit(), params.offset());
         if let Some(v) = link.and_then(|l| HeaderValue::from_str(&l).ok()) {
             headers.insert(header::LINK, v);
         }
     }
+    Ok(response)
 }
 
 /// `GET /api/now/table/{table}`.
@@ -90,19 +95,9 @@ pub async fn list(
     let params = Params::parse(query.as_deref());
     let base = state.base_url(&headers);
     let opts = params.render(base.clone());
-    let db = state.db.read();
-    let (total, page) = query_page(&state, &db, &table, &params, |db, t, r| {
+    list_response(&state, &table, uri.path(), &params, &base, |db, t, r| {
         render_record(db, t, r, &opts)
-    })?;
-    drop(db);
-    let mut response = json_response(StatusCode::OK, &json!({ "result": page }));
-    paging_headers(
-        &mut response,
-        &format!("{base}{}", uri.path()),
-        &params,
-        total,
-    );
-    Ok(response)
+    })
 }
 
 fn render_one(db: &Db, table: &str, sys_id: &str, opts: &RenderOptions) -> Result<Value> {
@@ -136,10 +131,11 @@ pub async fn create(
 ) -> Result<Response> {
     let params = Params::parse(query.as_deref());
     let base = state.base_url(&headers);
+    // Parsed before taking the write lock; reported after the table check, as the platform does.
+    let input = json_input(body, &headers, state.config.max_body_bytes);
     let mut db = state.db.write();
     let t = table_index(&db, &table)?;
-    let body = limited(body, &headers, state.config.max_body_bytes)?;
-    let input = json_object(&body)?;
+    let input = input?;
     let plan = plan_insert(&db, t, &input, &actor, &now_string(), params.write())?;
     state.commit(&mut db, &plan.ops)?;
     let record = render_one(&db, &table, &plan.sys_id, &params.render(base.clone()))?;
@@ -163,13 +159,14 @@ pub async fn update(
 ) -> Result<Response> {
     let params = Params::parse(query.as_deref());
     let base = state.base_url(&headers);
+    // Parsed before taking the write lock; reported after the table and record checks.
+    let input = json_input(body, &headers, state.config.max_body_bytes);
     let mut db = state.db.write();
     let t = table_index(&db, &table)?;
     if db.tables[t].get(&sys_id).is_none() {
         return Err(SnError::not_found());
     }
-    let body = limited(body, &headers, state.config.max_body_bytes)?;
-    let input = json_object(&body)?;
+    let input = input?;
     let plan = plan_update(
         &db,
         t,

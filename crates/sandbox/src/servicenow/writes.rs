@@ -379,6 +379,26 @@ fn data_policy(table: &Table, record: &Record) -> Result<(), SnError> {
     }
 }
 
+/// The ops that follow writing a record: its new password (users), then its journal entries.
+fn follow_up_ops(
+    db: &Db,
+    table: &Table,
+    sys_id: &str,
+    input: &Input,
+    actor: &Actor,
+    now: &str,
+) -> Vec<Op> {
+    let mut ops = Vec::new();
+    if let Some(password) = &input.password {
+        ops.push(Op::Password {
+            user: sys_id.to_string(),
+            password: password.clone(),
+        });
+    }
+    ops.extend(journal_ops(db, table, sys_id, input, actor, now));
+    ops
+}
+
 fn journal_ops(
     db: &Db,
     table: &Table,
@@ -484,13 +504,7 @@ pub fn plan_insert(
         table: table.name().to_string(),
         record: table.fields_of(&record),
     });
-    if let Some(password) = &input.password {
-        ops.push(Op::Password {
-            user: sys_id.clone(),
-            password: password.clone(),
-        });
-    }
-    ops.extend(journal_ops(db, table, &sys_id, &input, actor, now));
+    ops.extend(follow_up_ops(db, table, &sys_id, &input, actor, now));
     Ok(Plan { ops, sys_id })
 }
 
@@ -526,13 +540,7 @@ pub fn plan_update(
         table: table.name().to_string(),
         record: table.fields_of(&record),
     }];
-    if let Some(password) = &input.password {
-        ops.push(Op::Password {
-            user: sys_id.to_string(),
-            password: password.clone(),
-        });
-    }
-    ops.extend(journal_ops(db, table, sys_id, &input, actor, now));
+    ops.extend(follow_up_ops(db, table, sys_id, &input, actor, now));
     Ok(Plan {
         ops,
         sys_id: sys_id.to_string(),
