@@ -424,3 +424,122 @@ fn the_sandbox_benchmark_runs_every_phase_without_errors() {
         assert!(requests > 0, "{line}");
     }
 }
+
+/// A client trusting exactly the CA in `pem_file`.
+fn trusting(pem_file: &Path) -> reqwest::blocking::Client {
+    twinsync_sandbox::common::ensure_crypto_provider();
+    let pem = std::fs::read(pem_file).unwrap();
+    reqwest::blocking::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn tls_flags_serve_https_with_a_generated_or_given_certificate() {
+    let dir = temp_dir();
+    let ca = dir.join("ca.pem");
+    let generated = Running::start(&[
+        "sandbox",
+        "servicenow",
+        "--port",
+        "0",
+        "--seed",
+        "1",
+        "--tls",
+        "--cert-out",
+        ca.to_str().unwrap(),
+    ]);
+    assert!(generated.url.starts_with("https://"), "{}", generated.url);
+    let banner = generated.printed().join("\n");
+    assert!(
+        banner.contains(&format!("TLS cert: {}", ca.display())),
+        "{banner}"
+    );
+    let r = trusting(&ca)
+        .get(format!("{}/api/now/table/incident", generated.url))
+        .basic_auth("admin", Some("admin"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // The same material given back with --cert/--key.
+    let material =
+        twinsync_sandbox::common::tls::TlsMaterial::self_signed(&dir.join("ca2.pem")).unwrap();
+    let (chain, key) = (dir.join("chain.pem"), dir.join("key.pem"));
+    std::fs::write(&chain, &material.cert_pem).unwrap();
+    std::fs::write(&key, &material.key_pem).unwrap();
+    let given = Running::start(&[
+        "sandbox",
+        "servicenow",
+        "--port",
+        "0",
+        "--seed",
+        "1",
+        "--tls",
+        "--cert",
+        chain.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+    ]);
+    let r = trusting(&dir.join("ca2.pem"))
+        .get(format!("{}/sandbox", given.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let out = twinsync()
+        .args([
+            "sandbox",
+            "servicenow",
+            "--port",
+            "0",
+            "--tls",
+            "--cert",
+            "/nonexistent.pem",
+            "--key",
+            "/nonexistent.key",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("/nonexistent.pem"));
+}
+
+#[test]
+fn user_flags_replace_the_default_users() {
+    let sandbox = Running::start(&[
+        "sandbox",
+        "servicenow",
+        "--port",
+        "0",
+        "--seed",
+        "1",
+        "--user",
+        "jane:s3cret:itil",
+    ]);
+    let banner = sandbox.printed().join("\n");
+    assert!(
+        banner.contains("jane (itil)") && !banner.contains("s3cret"),
+        "passwords given by flag are not echoed: {banner}"
+    );
+    let get = |user: &str, password: &str| {
+        http()
+            .get(format!("{}/api/now/table/incident", sandbox.url))
+            .basic_auth(user, Some(password))
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(get("jane", "s3cret"), 200);
+    assert_eq!(get("admin", "admin"), 401);
+    let r = http()
+        .post(format!("{}/api/now/table/incident", sandbox.url))
+        .basic_auth("jane", Some("s3cret"))
+        .json(&serde_json::json!({"short_description": "by jane"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201, "itil may write incidents");
+}
