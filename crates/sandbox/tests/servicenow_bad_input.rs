@@ -151,9 +151,29 @@ async fn random_requests_never_get_a_server_error_nor_lose_records() {
             format!("sysparm_query={}", url_escape(&query)),
             format!(
                 "sysparm_limit={}",
-                ["-1", "0", "abc", "5", "99999999999999999999"]
-                    .choose(&mut rng)
-                    .unwrap()
+                [
+                    "-1",
+                    "0",
+                    "abc",
+                    "5",
+                    "99999999999999999999",
+                    "18446744073709551615"
+                ]
+                .choose(&mut rng)
+                .unwrap()
+            ),
+            format!(
+                "sysparm_offset={}",
+                [
+                    "-1",
+                    "0",
+                    "3",
+                    "x",
+                    "18446744073709551615",
+                    "18446744073709551614"
+                ]
+                .choose(&mut rng)
+                .unwrap()
             ),
             format!(
                 "sysparm_display_value={}",

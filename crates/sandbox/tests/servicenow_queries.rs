@@ -291,6 +291,24 @@ async fn paging_headers_follow_the_parameters() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["result"].as_array().unwrap().len(), 30);
 
+    // Offsets and limits at the edge of the integer range are answered, not crashed on.
+    let r = get("&sysparm_offset=18446744073709551615&sysparm_limit=5")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["link"]
+        .to_str()
+        .unwrap()
+        .contains("rel=\"last\""));
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["result"], json!([]));
+    let r = get("&sysparm_offset=1&sysparm_limit=18446744073709551615")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["result"].as_array().unwrap().len(), 29);
+
     let r = get("&sysparm_offset=100").await.unwrap();
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["result"], json!([]));

@@ -81,8 +81,6 @@ pub enum Op {
         /// The webhook's id.
         id: String,
     },
-    /// Remove everything (used by `/sandbox/reset` before the new seed data).
-    Clear,
 }
 
 /// Attachment bytes as base64 text in the data file.
@@ -340,10 +338,6 @@ impl Db {
             }
             Op::Unhook { id } => {
                 self.webhooks.remove(id);
-            }
-            Op::Clear => {
-                let defs = self.tables.iter().map(|t| t.def.clone()).collect();
-                *self = Db::new(defs);
             }
         }
     }

@@ -116,7 +116,8 @@ impl Params {
     }
 }
 
-/// The `Link` header for a page, or `None` when everything fits on one page.
+/// The `Link` header for a page, or `None` when everything fits on one page. Offsets and
+/// limits come straight from the query string, so all arithmetic saturates.
 pub fn link_header(
     url: &str,
     params: &Params,
@@ -124,7 +125,8 @@ pub fn link_header(
     limit: usize,
     offset: usize,
 ) -> Option<String> {
-    if total == 0 || (offset == 0 && limit >= total) {
+    let end = offset.saturating_add(limit);
+    if total == 0 || (offset == 0 && end >= total) {
         return None;
     }
     let link =
@@ -133,10 +135,10 @@ pub fn link_header(
     if offset > 0 {
         parts.push(link(offset.saturating_sub(limit), "prev"));
     }
-    if offset + limit < total {
-        parts.push(link(offset + limit, "next"));
+    if end < total {
+        parts.push(link(end, "next"));
     }
-    parts.push(link((total - 1) / limit * limit, "last"));
+    parts.push(link((total - 1) / limit.max(1) * limit.max(1), "last"));
     Some(parts.join(","))
 }
 
@@ -160,6 +162,19 @@ mod tests {
         assert!(link_header("u", &p, 5, 10, 0).is_none());
         let last = link_header("u", &p, 35, 10, 30).unwrap();
         assert!(!last.contains("rel=\"next\""));
+    }
+
+    #[test]
+    fn huge_offsets_and_limits_do_not_overflow() {
+        let p = Params::default();
+        let h = link_header("u", &p, 10, 5, usize::MAX).unwrap();
+        assert!(
+            h.contains("rel=\"prev\"") && !h.contains("rel=\"next\""),
+            "{h}"
+        );
+        let h = link_header("u", &p, 10, usize::MAX, 1).unwrap();
+        assert!(h.contains("sysparm_offset=0>;rel=\"last\""), "{h}");
+        assert!(link_header("u", &p, 10, usize::MAX, 0).is_none());
     }
 
     #[test]
