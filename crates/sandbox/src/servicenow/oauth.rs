@@ -113,6 +113,7 @@ pub async fn token(State(state): State<Arc<SnState>>, headers: HeaderMap, body: 
         "refresh_token" => {
             let presented = field("refresh_token").to_string();
             let mut tokens = state.tokens.lock();
+            tokens.purge();
             let grant = match tokens.refresh.get(&presented) {
                 Some(g) if g.expires > Instant::now() && g.client_id == field("client_id") => {
                     g.clone()
