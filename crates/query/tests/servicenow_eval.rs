@@ -184,3 +184,42 @@ fn equality_hints_name_indexable_columns_per_group() {
     assert_eq!(hints[0], vec![(1, vec!["inc0010001"])]);
     assert_eq!(hints[1], vec![(5, vec!["u1", "u2"])]);
 }
+
+#[test]
+fn a_group_whose_every_term_is_dropped_does_not_widen_the_query() {
+    check("number=INC0010001^NQpriorty=1", &["i1"]);
+    check("number=INC0010001^NQ", &["i1"]);
+    // Every term dropped: nothing narrows the query, as on the platform.
+    check("priorty=1", &["i1", "i2", "i3", "i4", "i5", "i6"]);
+}
+
+#[test]
+fn in_list_items_are_trimmed() {
+    check("numberININC0010001, INC0010002", &["i1", "i2"]);
+    check("priorityIN 1 , 5", &["i1", "i3"]);
+}
+
+#[test]
+fn harmless_oddities_are_reported_without_counting_as_dropped_terms() {
+    let db = sample();
+    for q in ["active=true^GROUPBYpriority", "active=true^NQ"] {
+        let parsed = parse(q);
+        assert_eq!(parsed.problems.len(), 1, "{q}");
+        assert!(!parsed.problems[0].term_dropped, "{q}");
+        let bound = bind(&parsed.query, "incident", &db, now()).unwrap();
+        assert!(!bound.dropped_terms(), "{q}");
+    }
+}
+
+#[test]
+fn date_operators_on_other_fields_are_flagged() {
+    let db = sample();
+    let q = "short_descriptionRELATIVEGT@hour@ago@1";
+    let problems = validate(q, "incident", &db, now()).unwrap_err();
+    assert!(
+        problems[0].message.contains("is not a date field"),
+        "{problems:?}"
+    );
+    let q = "priorityONToday@javascript:gs.beginningOfToday()@javascript:gs.endOfToday()";
+    assert!(validate(q, "incident", &db, now()).is_err());
+}

@@ -296,7 +296,11 @@ pub fn bind(
                 clauses.push(tests);
             }
         }
-        groups.push(clauses);
+        // A group whose every term was dropped is left out rather than kept as "true": the
+        // rest of the query still narrows the result. (The parser never yields empty groups.)
+        if !clauses.is_empty() {
+            groups.push(clauses);
+        }
     }
     let mut order = Vec::new();
     for key in &query.order_by {
@@ -388,7 +392,7 @@ fn bind_term(
         Operator::In | Operator::NotIn => {
             let values = value
                 .split(',')
-                .map(|item| typed(item, &mut warn))
+                .map(|item| typed(item.trim(), &mut warn))
                 .collect();
             let negate = term.op == Operator::NotIn;
             (path, Check::In { values, negate })
@@ -411,6 +415,12 @@ fn bind_term(
             )
         }
         Operator::On | Operator::NotOn => {
+            if !ty.is_temporal() {
+                warn(format!(
+                    "`{field}` is not a date field; {} compares dates",
+                    term.op
+                ));
+            }
             let parts: Vec<&str> = value.splitn(3, '@').collect();
             let [_, start, end] = parts.as_slice() else {
                 return Err(drop(format!(
@@ -433,6 +443,12 @@ fn bind_term(
         | Operator::RelativeGe
         | Operator::RelativeLt
         | Operator::RelativeLe => {
+            if !ty.is_temporal() {
+                warn(format!(
+                    "`{field}` is not a date field; {} compares dates",
+                    term.op
+                ));
+            }
             let t = parse_relative(value, now).map_err(&drop)?;
             let cmp = match term.op {
                 Operator::RelativeGt => Cmp::Gt,

@@ -83,7 +83,7 @@ pub fn parse(input: &str) -> Parsed {
                 message: format!(
                     "`{text}`: GROUPBY has no effect on Table API results and is ignored"
                 ),
-                term_dropped: true,
+                term_dropped: false,
             });
             continue;
         }
@@ -161,7 +161,7 @@ fn finish_group(parsed: &mut Parsed, current: &mut Group, span: Option<Span>) {
                 kind: ProblemKind::Malformed,
                 span,
                 message: "`^NQ` starts a group with no conditions; it is ignored".to_string(),
-                term_dropped: true,
+                term_dropped: false,
             });
         }
     }

@@ -22,6 +22,9 @@ pub struct RateLimit {
     pub window_secs: u64,
 }
 
+/// The longest rate-limit window accepted: 30 days.
+const MAX_WINDOW_SECS: u64 = 30 * 24 * 3600;
+
 /// What faults to inject. Every field defaults to "no fault".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -86,6 +89,11 @@ impl FaultSettings {
         if let Some(rl) = self.rate_limit {
             if rl.window_secs == 0 || rl.limit == 0 {
                 return Err("rate_limit needs a limit and a window_secs above 0".to_string());
+            }
+            if rl.window_secs > MAX_WINDOW_SECS {
+                return Err(format!(
+                    "rate_limit.window_secs must be at most {MAX_WINDOW_SECS} (30 days)"
+                ));
             }
         }
         Ok(())
@@ -192,7 +200,7 @@ impl Faults {
                 let reset = SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs())
-                    + retry;
+                    .saturating_add(retry);
                 inner.counts.throttled += 1;
                 return (
                     latency,
@@ -296,5 +304,15 @@ mod tests {
             })
             .unwrap_err();
         assert!(err.contains("5xx"));
+        let err = faults
+            .set(FaultSettings {
+                rate_limit: Some(RateLimit {
+                    limit: 1,
+                    window_secs: u64::MAX,
+                }),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(err.contains("30 days"), "{err}");
     }
 }

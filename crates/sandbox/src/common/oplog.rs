@@ -5,11 +5,12 @@
 //! answered, so a killed process loses nothing it acknowledged. On start the log is replayed
 //! and compacted into a fresh snapshot (written beside it, synced, then renamed over it), so
 //! the file never holds a half-written snapshot. A torn last line from a crash is ignored.
+//! A change whose write fails is cut back off the file, so it cannot reappear on restart.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 /// Errors of the data file, each naming the file and what to do.
@@ -56,7 +57,9 @@ const FORMAT: u32 = 1;
 /// An open data file, appended to as the state changes.
 pub struct OpLog {
     path: PathBuf,
-    writer: BufWriter<File>,
+    file: File,
+    /// The length of the file up to the last complete change.
+    len: u64,
     appended: u64,
 }
 
@@ -79,23 +82,27 @@ impl OpLog {
         path: &Path,
         kind: &str,
     ) -> Result<Option<Vec<Op>>, OpLogError> {
-        let file = match File::open(path) {
-            Ok(f) => f,
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_err(path)(e)),
         };
-        let lines: Vec<String> = BufReader::new(file)
-            .lines()
-            .collect::<Result<_, _>>()
-            .map_err(io_err(path))?;
-        let Some(first) = lines.first() else {
-            return Ok(Some(Vec::new()));
-        };
-        let header: Header = serde_json::from_str(first).map_err(|_| OpLogError::WrongKind {
-            path: path.to_path_buf(),
-            expected: kind.to_string(),
-            found: "no twinsync header".to_string(),
-        })?;
+        // An empty file (created by hand, or before the first snapshot) is a new instance.
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        // Split on bytes, not text: a line torn inside a multi-byte character is still
+        // recognised as torn rather than failing the whole load.
+        let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+        if lines.last().is_some_and(|l| l.is_empty()) {
+            lines.pop();
+        }
+        let header: Header =
+            serde_json::from_slice(lines[0]).map_err(|_| OpLogError::WrongKind {
+                path: path.to_path_buf(),
+                expected: kind.to_string(),
+                found: "no twinsync header".to_string(),
+            })?;
         if header.twinsync_sandbox != kind || header.format != FORMAT {
             return Err(OpLogError::WrongKind {
                 path: path.to_path_buf(),
@@ -106,10 +113,10 @@ impl OpLog {
         let mut ops = Vec::with_capacity(lines.len());
         let last = lines.len() - 1;
         for (i, line) in lines.iter().enumerate().skip(1) {
-            if line.trim().is_empty() {
+            if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            match serde_json::from_str(line) {
+            match serde_json::from_slice(line) {
                 Ok(op) => ops.push(op),
                 Err(e) if i == last => {
                     tracing::warn!(path = %path.display(), line = i + 1, error = %e,
@@ -134,7 +141,7 @@ impl OpLog {
         kind: &str,
         snapshot: impl IntoIterator<Item = &'a Op>,
     ) -> Result<OpLog, OpLogError> {
-        let tmp = path.with_extension("tmp");
+        let tmp = temp_path(path);
         {
             let file = File::create(&tmp).map_err(io_err(&tmp))?;
             let mut w = BufWriter::new(file);
@@ -154,19 +161,31 @@ impl OpLog {
             .append(true)
             .open(path)
             .map_err(io_err(path))?;
+        let len = file.metadata().map_err(io_err(path))?.len();
         Ok(OpLog {
             path: path.to_path_buf(),
-            writer: BufWriter::new(file),
+            file,
+            len,
             appended: 0,
         })
     }
 
-    /// Appends operations and flushes them to the operating system before returning.
+    /// Appends operations and hands them to the operating system before returning. On
+    /// failure the file is cut back to its previous length, so a change that was refused
+    /// cannot be replayed later, even in part.
     pub fn append<Op: Serialize>(&mut self, ops: &[Op]) -> Result<(), OpLogError> {
+        let mut batch = Vec::new();
         for op in ops {
-            write_line(&mut self.writer, op).map_err(io_err(&self.path))?;
+            write_line(&mut batch, op).map_err(io_err(&self.path))?;
         }
-        self.writer.flush().map_err(io_err(&self.path))?;
+        if let Err(e) = self.file.write_all(&batch).and_then(|()| self.file.flush()) {
+            if let Err(cut) = self.file.set_len(self.len) {
+                tracing::error!(path = %self.path.display(), error = %cut,
+                    "cannot cut a failed change off the data file");
+            }
+            return Err(io_err(&self.path)(e));
+        }
+        self.len += batch.len() as u64;
         self.appended += ops.len() as u64;
         Ok(())
     }
@@ -182,6 +201,14 @@ impl OpLog {
     }
 }
 
+/// `FILE.tmp` beside `FILE`: never the data file itself, whatever its extension, and
+/// distinct for `a.json` and `a.jsonl`.
+fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".tmp");
+    PathBuf::from(name)
+}
+
 fn write_line<T: Serialize>(w: &mut impl Write, value: &T) -> std::io::Result<()> {
     serde_json::to_writer(&mut *w, value)?;
     w.write_all(b"\n")
@@ -194,6 +221,7 @@ mod tests {
     #[derive(Debug, PartialEq, Serialize, Deserialize)]
     enum Op {
         Set(u32),
+        Note(String),
     }
 
     fn tmpdir() -> PathBuf {
@@ -233,6 +261,59 @@ mod tests {
         std::fs::write(&path, damaged).unwrap();
         let err = OpLog::load::<Op>(&path, "test").unwrap_err();
         assert!(matches!(err, OpLogError::Corrupt { line: 2, .. }), "{err}");
+    }
+
+    #[test]
+    fn a_line_torn_inside_a_multibyte_character_is_ignored() {
+        let path = tmpdir().join("data.jsonl");
+        let mut log = OpLog::create(&path, "test", &[Op::Set(1)]).unwrap();
+        log.append(&[Op::Set(2)]).unwrap();
+        drop(log);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice("{\"Note\":\"caf".as_bytes());
+        bytes.push(0xc3); // the first byte of "é", cut off
+        std::fs::write(&path, bytes).unwrap();
+        let ops: Vec<Op> = OpLog::load(&path, "test").unwrap().unwrap();
+        assert_eq!(ops, [Op::Set(1), Op::Set(2)]);
+    }
+
+    #[test]
+    fn an_empty_file_is_a_new_instance() {
+        let path = tmpdir().join("data.jsonl");
+        std::fs::write(&path, "\n").unwrap();
+        assert!(OpLog::load::<Op>(&path, "test").unwrap().is_none());
+    }
+
+    #[test]
+    fn the_temp_file_is_never_the_data_file() {
+        let p = Path::new("/d/state.tmp");
+        assert_eq!(temp_path(p), Path::new("/d/state.tmp.tmp"));
+        assert_ne!(
+            temp_path(Path::new("a.json")),
+            temp_path(Path::new("a.jsonl"))
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_failed_append_leaves_the_log_consistent_for_the_next_one() {
+        let path = tmpdir().join("data.jsonl");
+        let mut log = OpLog::create(&path, "test", &[Op::Set(1)]).unwrap();
+        let good_len = std::fs::metadata(&path).unwrap().len();
+        // Writing to /dev/full always fails with ENOSPC: the append must fail and must not
+        // count the failed bytes as part of the log.
+        let real = std::mem::replace(
+            &mut log.file,
+            OpenOptions::new().append(true).open("/dev/full").unwrap(),
+        );
+        assert!(log.append(&[Op::Set(2)]).is_err());
+        assert_eq!(log.len, good_len);
+        assert_eq!(log.appended, 0);
+        log.file = real;
+        log.append(&[Op::Set(3)]).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), log.len);
+        let ops: Vec<Op> = OpLog::load(&path, "test").unwrap().unwrap();
+        assert_eq!(ops, [Op::Set(1), Op::Set(3)]);
     }
 
     #[test]

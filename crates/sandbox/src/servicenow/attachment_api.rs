@@ -155,14 +155,15 @@ pub async fn download(
     Path(sys_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let meta = metadata(&state, &sys_id, &state.base_url(&headers))?;
-    let content = state
-        .db
-        .read()
-        .blobs
-        .get(&sys_id)
-        .cloned()
-        .unwrap_or_default();
+    // Metadata and bytes under one lock, so a concurrent delete cannot split them.
+    let (meta, content) = {
+        let db = state.db.read();
+        let attachments = db.table("sys_attachment").ok_or_else(SnError::not_found)?;
+        let record = attachments.get(&sys_id).ok_or_else(SnError::not_found)?;
+        let meta = render_attachment(&db, record, &state.base_url(&headers));
+        let content = db.blobs.get(&sys_id).cloned().unwrap_or_default();
+        (meta, content)
+    };
     let content_type = meta
         .get("content_type")
         .and_then(Value::as_str)

@@ -62,6 +62,11 @@ pub enum Op {
         /// The password.
         password: String,
     },
+    /// Forget a user's password (the user was deleted).
+    DropPassword {
+        /// The user's sys_id.
+        user: String,
+    },
     /// Move a table's number counter.
     Counter {
         /// Table name.
@@ -327,6 +332,9 @@ impl Db {
             }
             Op::Password { user, password } => {
                 self.passwords.insert(user.clone(), password.clone());
+            }
+            Op::DropPassword { user } => {
+                self.passwords.remove(user);
             }
             Op::Counter { table, next } => {
                 if let Some(t) = self.table_index(table) {

@@ -341,19 +341,22 @@ fn derive(table: &Table, before: Option<&Record>, record: &mut Record, actor: &A
             set(table, record, "resolved_at", now);
             set(table, record, "resolved_by", actor.sys_id.as_str());
         }
-        let reopened = was
-            .as_deref()
-            .is_some_and(|w| w == resolved || closed.first() == Some(&w))
-            && state != resolved
-            && !closed.contains(&state.as_str());
-        if reopened {
-            for field in ["resolved_at", "resolved_by", "closed_at", "closed_by"] {
-                set(table, record, field, "");
-            }
-            if name == "incident" {
-                let count: i64 = get(table, record, "reopen_count").parse().unwrap_or(0);
-                set(table, record, "reopen_count", (count + 1).to_string());
-            }
+    }
+    // Reopening: from any resolved or closed state back to an open one clears the
+    // resolution and closure stamps (fields a table lacks are skipped by `set`).
+    let done = |s: &str| Some(s) == resolved || closed.contains(&s);
+    if table.def.is_task() && was.as_deref().is_some_and(done) && !done(&state) {
+        for field in ["resolved_at", "resolved_by", "closed_at", "closed_by"] {
+            set(table, record, field, "");
+        }
+        if name == "incident" {
+            let count: i64 = get(table, record, "reopen_count").parse().unwrap_or(0);
+            set(
+                table,
+                record,
+                "reopen_count",
+                count.saturating_add(1).to_string(),
+            );
         }
     }
     if name == "incident" {
@@ -447,7 +450,12 @@ fn stamp(
         set(table, record, "sys_mod_count", "0");
     } else {
         let count: i64 = get(table, record, "sys_mod_count").parse().unwrap_or(0);
-        set(table, record, "sys_mod_count", (count + 1).to_string());
+        set(
+            table,
+            record,
+            "sys_mod_count",
+            count.saturating_add(1).to_string(),
+        );
     }
     set(table, record, "sys_updated_on", now);
     set(table, record, "sys_updated_by", actor.user_name.as_str());
@@ -556,6 +564,16 @@ pub fn plan_delete(db: &Db, t: usize, sys_id: &str, actor: &Actor) -> Result<Pla
         table: table.name().to_string(),
         sys_id: sys_id.to_string(),
     }];
+    // What belongs to the record goes with it: a user's password, an attachment's bytes.
+    match table.name() {
+        "sys_user" if db.passwords.contains_key(sys_id) => ops.push(Op::DropPassword {
+            user: sys_id.to_string(),
+        }),
+        "sys_attachment" => ops.push(Op::DropBlob {
+            sys_id: sys_id.to_string(),
+        }),
+        _ => {}
+    }
     if let Some(attachments) = db.table("sys_attachment") {
         let by_record = attachments.column("table_sys_id").unwrap_or(0);
         let table_name = attachments.column("table_name").unwrap_or(0);
@@ -816,5 +834,118 @@ mod tests {
             WriteOptions::default()
         )
         .is_err());
+    }
+
+    #[test]
+    fn counters_at_the_top_of_their_range_saturate() {
+        let mut db = Db::new(all_tables());
+        let id = insert(&mut db, "incident", json!({"reopen_count": i64::MAX})).unwrap();
+        update(
+            &mut db,
+            "incident",
+            &id,
+            json!({"state": 6, "close_code": "Duplicate", "close_notes": "x"}),
+        )
+        .unwrap();
+        update(&mut db, "incident", &id, json!({"state": 2})).unwrap();
+        assert_eq!(
+            field(&db, "incident", &id, "reopen_count"),
+            i64::MAX.to_string()
+        );
+
+        let t = db.table_index("incident").unwrap();
+        let opts = WriteOptions {
+            suppress_auto_sys_field: true,
+            ..Default::default()
+        };
+        let plan = plan_update(
+            &db,
+            t,
+            &id,
+            json!({"sys_mod_count": i64::MAX}).as_object().unwrap(),
+            &itil(),
+            "now",
+            opts,
+        )
+        .unwrap();
+        for op in &plan.ops {
+            db.apply(op);
+        }
+        update(
+            &mut db,
+            "incident",
+            &id,
+            json!({"short_description": "again"}),
+        )
+        .unwrap();
+        assert_eq!(
+            field(&db, "incident", &id, "sys_mod_count"),
+            i64::MAX.to_string()
+        );
+    }
+
+    #[test]
+    fn deleting_a_user_or_an_attachment_record_takes_its_secrets_and_bytes_along() {
+        let mut db = Db::new(all_tables());
+        let admin = Actor {
+            roles: vec!["admin".into()],
+            ..itil()
+        };
+        let users = db.table_index("sys_user").unwrap();
+        let plan = plan_insert(
+            &db,
+            users,
+            json!({"user_name": "gone", "user_password": "pw"})
+                .as_object()
+                .unwrap(),
+            &admin,
+            "now",
+            WriteOptions::default(),
+        )
+        .unwrap();
+        for op in &plan.ops {
+            db.apply(op);
+        }
+        assert!(db.passwords.contains_key(&plan.sys_id));
+        for op in plan_delete(&db, users, &plan.sys_id, &admin).unwrap().ops {
+            db.apply(&op);
+        }
+        assert!(!db.passwords.contains_key(&plan.sys_id));
+
+        db.apply(&Op::Blob {
+            sys_id: "a1".into(),
+            data: bytes::Bytes::from_static(b"x"),
+        });
+        db.apply(&Op::Put {
+            table: "sys_attachment".into(),
+            record: [("sys_id".to_string(), "a1".to_string())].into(),
+        });
+        let attachments = db.table_index("sys_attachment").unwrap();
+        for op in plan_delete(&db, attachments, "a1", &admin).unwrap().ops {
+            db.apply(&op);
+        }
+        assert!(db.blobs.is_empty());
+    }
+
+    #[test]
+    fn reopening_from_any_closed_state_clears_the_closure_stamps() {
+        let mut db = Db::new(all_tables());
+        let inc = insert(&mut db, "incident", json!({})).unwrap();
+        update(&mut db, "incident", &inc, json!({"state": "8"})).unwrap();
+        assert_eq!(
+            field(&db, "incident", &inc, "closed_at"),
+            "2026-11-25 11:00:00"
+        );
+        update(&mut db, "incident", &inc, json!({"state": "2"})).unwrap();
+        assert_eq!(field(&db, "incident", &inc, "closed_at"), "");
+        assert_eq!(field(&db, "incident", &inc, "reopen_count"), "1");
+
+        let chg = insert(&mut db, "change_request", json!({})).unwrap();
+        update(&mut db, "change_request", &chg, json!({"state": "3"})).unwrap();
+        assert_eq!(field(&db, "change_request", &chg, "active"), "false");
+        update(&mut db, "change_request", &chg, json!({"state": "-1"})).unwrap();
+        assert_eq!(field(&db, "change_request", &chg, "active"), "true");
+        assert_eq!(field(&db, "change_request", &chg, "closed_at"), "");
+        assert_eq!(field(&db, "change_request", &chg, "closed_by"), "");
     }
 }
