@@ -4,6 +4,7 @@
 //! query validators, the sandboxes, the connectors and the node agree on one vocabulary.
 
 pub mod platform;
+pub mod salesforce_id;
 pub mod schema;
 
 pub use platform::PlatformKind;

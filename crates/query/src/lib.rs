@@ -4,6 +4,7 @@
 //! to reject a bad trigger query, with the position of the problem, before saving it.
 
 pub mod servicenow;
+pub mod soql;
 mod span;
 
 pub use span::Span;
