@@ -18,7 +18,7 @@ pub struct Cli {
 /// What to run.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the demo: a seeded ServiceNow sandbox with sample incidents, and how to reach it.
+    /// Run the demo: seeded ServiceNow and Salesforce sandboxes, and how to reach them.
     Demo(DemoArgs),
     /// Run a local emulator of a platform's REST API.
     #[command(subcommand)]
@@ -33,6 +33,55 @@ pub enum Command {
 pub enum SandboxCommand {
     /// ServiceNow: Table, Attachment and Batch APIs, basic auth and OAuth, encoded queries.
     Servicenow(ServiceNowArgs),
+    /// Salesforce: REST API, SOQL, OAuth 2.0 and SOAP login, composite calls, outbound messages.
+    Salesforce(SalesforceArgs),
+}
+
+/// Options of `twinsync sandbox salesforce`.
+#[derive(Debug, Args)]
+pub struct SalesforceArgs {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 8082)]
+    pub port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// Keep the org's data in this file across restarts (in memory otherwise).
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// Cases (with comments) to generate, besides users, accounts and contacts.
+    #[arg(long, value_name = "N", default_value_t = 25)]
+    pub seed: usize,
+    /// Serve HTTPS with a self-signed certificate (or the one given by --cert/--key).
+    #[arg(long)]
+    pub tls: bool,
+    /// PEM certificate chain for --tls.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// PEM private key for --tls.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Where to write the generated certificate, for clients to trust.
+    #[arg(long, value_name = "FILE")]
+    pub cert_out: Option<PathBuf>,
+    /// TOML file with users, connected apps, custom fields and limits (see docs/SANDBOX_SALESFORCE.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// A user USERNAME:PASSWORD[:SECURITY_TOKEN]; repeat for more. Replaces the default users.
+    #[arg(long = "user", value_name = "USERNAME:PASSWORD[:TOKEN]")]
+    pub users: Vec<String>,
+    /// A custom field Object.Name__c[:type][:external]; repeat for more.
+    #[arg(long = "custom-field", value_name = "OBJECT.NAME__c[:TYPE][:external]")]
+    pub custom_fields: Vec<String>,
+    /// API requests allowed per 24 hours before 403 REQUEST_LIMIT_EXCEEDED.
+    #[arg(long, value_name = "N")]
+    pub daily_limit: Option<u64>,
+    /// PEM certificate of the default connected app, enabling the JWT bearer flow.
+    #[arg(long, value_name = "FILE")]
+    pub jwt_cert: Option<PathBuf>,
+    /// The URL clients use, when it differs from the listening address (behind a proxy).
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
 }
 
 /// Options of `twinsync sandbox servicenow`.
@@ -82,6 +131,9 @@ pub struct DemoArgs {
     /// Port of the ServiceNow sandbox (0 picks a free one).
     #[arg(long, default_value_t = 8081)]
     pub port: u16,
+    /// Port of the Salesforce sandbox (0 picks a free one).
+    #[arg(long, default_value_t = 8082)]
+    pub salesforce_port: u16,
     /// Incidents to generate.
     #[arg(long, value_name = "N", default_value_t = 25)]
     pub seed: usize,

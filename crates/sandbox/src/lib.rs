@@ -8,5 +8,8 @@
 //! [`common`] holds what every sandbox shares (serving, TLS, fault injection, request
 //! counters, persistence, push delivery); each platform lives in its own module.
 
+#![recursion_limit = "256"]
+
 pub mod common;
+pub mod salesforce;
 pub mod servicenow;

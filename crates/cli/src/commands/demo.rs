@@ -1,8 +1,10 @@
-//! `twinsync demo`: until the node exists, a seeded ServiceNow sandbox with a guided tour.
+//! `twinsync demo`: until the node exists, seeded ServiceNow and Salesforce sandboxes with a
+//! guided tour.
 
 use crate::cli::DemoArgs;
 use anyhow::Context;
 use std::net::SocketAddr;
+use twinsync_sandbox::salesforce::{SalesforceConfig, SalesforceSandbox};
 use twinsync_sandbox::servicenow::{ServiceNowConfig, ServiceNowSandbox};
 
 /// Starts the sandbox, shows what it holds and how to query it, and serves until stopped.
@@ -15,9 +17,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let sandbox = ServiceNowSandbox::start(config.clone())
         .await
         .context("starting the ServiceNow sandbox (is the port free? try --port 0)")?;
+    let sf_config = SalesforceConfig {
+        bind: SocketAddr::from(([127, 0, 0, 1], args.salesforce_port)),
+        seed_cases: args.seed,
+        ..Default::default()
+    };
+    let salesforce = SalesforceSandbox::start(sf_config.clone())
+        .await
+        .context("starting the Salesforce sandbox (is the port free? try --salesforce-port 0)")?;
     println!("twinsync demo");
     println!();
     super::sandbox::banner(&sandbox, &config, true);
+    println!();
+    super::sandbox_salesforce::banner(&salesforce, &sf_config, true);
     let url = sandbox.base_url();
     let urgent = {
         let db = sandbox.state().db.read();
@@ -55,5 +67,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("Serving until Ctrl-C.");
     super::stop_requested().await;
     sandbox.shutdown().await;
+    salesforce.shutdown().await;
     Ok(())
 }

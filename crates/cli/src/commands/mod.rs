@@ -3,6 +3,7 @@
 mod bench;
 mod demo;
 mod sandbox;
+mod sandbox_salesforce;
 
 use crate::cli::{BenchCommand, Command, SandboxCommand};
 
@@ -11,6 +12,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Demo(args) => demo::run(args).await,
         Command::Sandbox(SandboxCommand::Servicenow(args)) => sandbox::run_servicenow(args).await,
+        Command::Sandbox(SandboxCommand::Salesforce(args)) => sandbox_salesforce::run(args).await,
         Command::Bench(BenchCommand::Sandbox(args)) => bench::run_sandbox(args).await,
     }
 }

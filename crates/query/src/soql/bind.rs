@@ -59,6 +59,8 @@ pub struct FieldRef {
     pub name: String,
     /// Its type.
     pub ty: FieldType,
+    /// Picklist values in their defined order (empty for other fields); ORDER BY follows it.
+    pub choices: Vec<String>,
 }
 
 /// A value to compare with, converted for the field's type.
@@ -284,6 +286,7 @@ impl Binder<'_> {
             column,
             name: def.name.clone(),
             ty: def.ty.clone(),
+            choices: def.choices.iter().map(|c| c.value.clone()).collect(),
         })
     }
 

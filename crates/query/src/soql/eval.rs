@@ -155,7 +155,18 @@ pub fn compare_rows<R: SoqlRows>(rows: &R, order: &[Order], a: R::Row, b: R::Row
                 }
             }
             (false, false) => {
-                let o = cmp_values(x, y);
+                let o = if key.field.choices.is_empty() {
+                    cmp_values(x, y)
+                } else {
+                    // Picklists sort in the order their values are defined; values outside
+                    // the list come after, alphabetically.
+                    let rank = |v: &Value| {
+                        v.as_str()
+                            .and_then(|s| key.field.choices.iter().position(|c| c == s))
+                            .unwrap_or(usize::MAX)
+                    };
+                    rank(x).cmp(&rank(y)).then_with(|| cmp_values(x, y))
+                };
                 if key.descending {
                     o.reverse()
                 } else {
