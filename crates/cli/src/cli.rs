@@ -146,10 +146,22 @@ pub enum BenchCommand {
     Sandbox(BenchSandboxArgs),
 }
 
+/// Which sandbox a benchmark drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchPlatform {
+    /// The ServiceNow sandbox (incidents).
+    Servicenow,
+    /// The Salesforce sandbox (cases).
+    Salesforce,
+}
+
 /// Options of `twinsync bench sandbox`.
 #[derive(Debug, Args)]
 pub struct BenchSandboxArgs {
-    /// Incidents in the sandbox under test.
+    /// The sandbox to load.
+    #[arg(long, value_enum, default_value = "servicenow")]
+    pub platform: BenchPlatform,
+    /// Records (incidents or cases) in the sandbox under test.
     #[arg(long, default_value_t = 100_000)]
     pub records: usize,
     /// Seconds per phase.

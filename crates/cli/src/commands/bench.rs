@@ -1,7 +1,8 @@
-//! `twinsync bench sandbox`: throughput and latency of the ServiceNow sandbox over loopback,
-//! to show it is no bottleneck for the engine.
+//! `twinsync bench sandbox`: throughput and latency of a sandbox over loopback, to show it
+//! is no bottleneck for the engine. This module holds the load driver and the ServiceNow
+//! phases; `bench_salesforce` the Salesforce ones.
 
-use crate::cli::BenchSandboxArgs;
+use crate::cli::{BenchPlatform, BenchSandboxArgs};
 use anyhow::{bail, Context};
 use reqwest::Client;
 use serde_json::{json, Value};
@@ -11,10 +12,10 @@ use std::time::{Duration, Instant};
 use twinsync_sandbox::servicenow::{ServiceNowConfig, ServiceNowSandbox};
 
 /// Latencies of one phase, and how many requests fit in its time.
-struct Phase {
+pub(super) struct Phase {
     name: &'static str,
     requests: usize,
-    errors: usize,
+    pub(super) errors: usize,
     elapsed: Duration,
     latencies: Vec<Duration>,
 }
@@ -34,7 +35,8 @@ impl Phase {
         sorted[i]
     }
 
-    fn print(&self) {
+    /// Prints one line: requests, rate and latency percentiles.
+    pub(super) fn print(&self) {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         println!(
             "{:<28} {:>9} req {:>9.0} req/s   p50 {:>7.2} ms   p95 {:>7.2} ms   p99 {:>7.2} ms   max {:>7.2} ms   errors {}",
@@ -52,7 +54,7 @@ impl Phase {
 
 /// Runs `concurrency` workers for `seconds`, each sending the request `make` builds for the
 /// n-th call, and collects status and latency.
-async fn load<F>(
+pub(super) async fn load<F>(
     name: &'static str,
     client: &Client,
     seconds: u64,
@@ -106,8 +108,13 @@ where
     phase
 }
 
-/// Sends `requests` one after another (no concurrency), timing each.
-async fn sequential(name: &'static str, requests: Vec<reqwest::RequestBuilder>) -> Phase {
+/// Sends `requests` one after another (no concurrency), timing each; an answer that
+/// `found` rejects counts as an error.
+pub(super) async fn sequential(
+    name: &'static str,
+    requests: Vec<reqwest::RequestBuilder>,
+    found: fn(&Value) -> bool,
+) -> Phase {
     let started = Instant::now();
     let mut phase = Phase {
         name,
@@ -121,7 +128,7 @@ async fn sequential(name: &'static str, requests: Vec<reqwest::RequestBuilder>) 
         match r.send().await {
             Ok(resp) if resp.status().is_success() => {
                 let body: Value = resp.json().await.unwrap_or(Value::Null);
-                if body["result"].as_array().is_none_or(|a| a.is_empty()) {
+                if !found(&body) {
                     phase.errors += 1;
                 }
             }
@@ -134,10 +141,17 @@ async fn sequential(name: &'static str, requests: Vec<reqwest::RequestBuilder>) 
     phase
 }
 
+fn has_result(body: &Value) -> bool {
+    body["result"].as_array().is_some_and(|a| !a.is_empty())
+}
+
 /// Runs the sandbox benchmark and prints one line per phase.
 pub async fn run_sandbox(args: BenchSandboxArgs) -> anyhow::Result<()> {
     if args.concurrency == 0 || args.seconds == 0 {
         bail!("--concurrency and --seconds must be at least 1");
+    }
+    if args.platform == BenchPlatform::Salesforce {
+        return super::bench_salesforce::run(args).await;
     }
     twinsync_sandbox::common::ensure_crypto_provider();
     let client = Client::builder()
@@ -251,12 +265,14 @@ pub async fn run_sandbox(args: BenchSandboxArgs) -> anyhow::Result<()> {
     let indexed = sequential(
         "query number= (indexed)",
         queries(200, |n| format!("number%3D{n}")),
+        has_result,
     )
     .await;
     indexed.print();
     let scanned = sequential(
         "query numberLIKE (full scan)",
         queries(20, |n| format!("numberLIKE{}", n.get(3..).unwrap_or(n))),
+        has_result,
     )
     .await;
     scanned.print();

@@ -1,6 +1,7 @@
 //! One module per command.
 
 mod bench;
+mod bench_salesforce;
 mod demo;
 mod sandbox;
 mod sandbox_salesforce;

@@ -105,7 +105,19 @@ pub fn banner(sandbox: &SalesforceSandbox, config: &SalesforceConfig, show_passw
         );
     }
     let insecure = if config.tls.is_some() { "-k " } else { "" };
-    println!("  try:      TOKEN=$(curl -s {insecure}-d grant_type=password -d client_id=twinsync -d client_secret=twinsync-secret -d username=admin@example.com -d password=admin {url}/services/oauth2/token | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')");
+    let (user, password) = match config.users.first() {
+        Some(u) if show_passwords => (u.username.as_str(), u.password.as_str()),
+        Some(u) => (u.username.as_str(), "PASSWORD"),
+        None => ("USERNAME", "PASSWORD"),
+    };
+    let (key, secret) = match config.apps.first() {
+        Some(a) if show_passwords => (a.consumer_key.as_str(), a.consumer_secret.as_str()),
+        Some(a) => (a.consumer_key.as_str(), "SECRET"),
+        None => ("KEY", "SECRET"),
+    };
+    println!(
+        r#"  try:      TOKEN=$(curl -s {insecure}-d grant_type=password -d client_id={key} -d client_secret={secret} -d username={user} -d password={password} {url}/services/oauth2/token | sed -E 's/.*"access_token":"([^"]+)".*/\1/')"#
+    );
     println!("            curl {insecure}-H \"Authorization: Bearer $TOKEN\" '{url}/services/data/v{}/query?q=SELECT+CaseNumber,Subject,Status+FROM+Case+LIMIT+5'", versions::LATEST);
     println!("  admin:    {url}/sandbox (faults, stats, reset, limits, outbound messages)");
 }
