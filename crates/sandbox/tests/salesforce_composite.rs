@@ -225,3 +225,79 @@ async fn composite_chains_references_and_rolls_back_all_or_none() {
         .await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn collections_upsert_by_external_id() {
+    let sf = sf_common::start_with(twinsync_sandbox::salesforce::SalesforceConfig {
+        seed_cases: 0,
+        custom_fields: vec![twinsync_sandbox::salesforce::CustomFieldSpec {
+            object: "Case".into(),
+            name: "Key__c".into(),
+            ty: "string".into(),
+            label: None,
+            length: None,
+            external_id: true,
+            unique: true,
+            values: Vec::new(),
+            restricted: false,
+        }],
+        ..Default::default()
+    })
+    .await;
+    let existing = sf
+        .create("Case", json!({"Subject": "old", "Key__c": "K1"}))
+        .await;
+    let (status, out) = sf
+        .call(
+            sf.api(Method::PATCH, "/composite/sobjects/Case/Key__c")
+                .json(&json!({"records": [
+                    {"attributes": {"type": "Case"}, "Key__c": "K1", "Subject": "updated"},
+                    {"attributes": {"type": "Case"}, "Key__c": "K2", "Subject": "new"},
+                    {"attributes": {"type": "Case"}, "Subject": "no key"},
+                    {"attributes": {"type": "Account"}, "Key__c": "K3", "Name": "wrong type"},
+                ]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(
+        out[0],
+        json!({"id": existing, "success": true, "errors": [], "created": false})
+    );
+    assert_eq!(out[1]["created"], true);
+    assert_eq!(out[2]["success"], false);
+    assert_eq!(out[3]["errors"][0]["statusCode"], "INVALID_TYPE");
+    let subjects = sf.query("SELECT Subject FROM Case ORDER BY Key__c").await;
+    assert_eq!(subjects["records"][0]["Subject"], "updated");
+    assert_eq!(subjects["records"][1]["Subject"], "new");
+
+    // All or none: the good record is rolled back with the bad one.
+    let (_, out) = sf
+        .call(
+            sf.api(Method::PATCH, "/composite/sobjects/Case/Key__c")
+                .json(&json!({"allOrNone": true, "records": [
+                    {"attributes": {"type": "Case"}, "Key__c": "K9", "Subject": "would be new"},
+                    {"attributes": {"type": "Case"}, "Key__c": "K1", "Status": "Bogus"},
+                ]})),
+        )
+        .await;
+    assert_eq!(
+        out[0]["errors"][0]["statusCode"],
+        "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+    );
+    assert_eq!(
+        out[1]["errors"][0]["statusCode"],
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
+    );
+    assert_eq!(
+        sf.query("SELECT COUNT() FROM Case WHERE Key__c = 'K9'")
+            .await["totalSize"],
+        0
+    );
+    let (status, _) = sf
+        .call(
+            sf.api(Method::PATCH, "/composite/sobjects/Case/Subject")
+                .json(&json!({"records": []})),
+        )
+        .await;
+    assert_eq!(status, 404, "only external-id fields");
+}

@@ -1,10 +1,10 @@
-//! `composite/sobjects` (up to 200 records created, updated, read or deleted in one call,
-//! optionally all-or-none) and `composite` (up to 25 subrequests chained with
-//! `@{referenceId.path}` references, optionally all-or-none).
+//! `composite/sobjects` (up to 200 records created, updated, upserted by an external id, read
+//! or deleted in one call, optionally all-or-none) and `composite` (up to 25 subrequests
+//! chained with `@{referenceId.path}` references, optionally all-or-none).
 
 use super::error::SfError;
 use super::rest::{dispatch, json_response, not_allowed, Call, Reply};
-use super::sobject_api::{create, read_record};
+use super::sobject_api::{create, matching, read_record};
 use super::state::SfState;
 use super::tx::{Access, Tx};
 use super::writes::{plan_delete, plan_update, Ctx};
@@ -226,6 +226,120 @@ fn delete_one(access: &mut Access, call: &Call, id: &str) -> Result<String, SfEr
         .ok_or_else(|| SfError::bad("MALFORMED_ID", format!("malformed id {id}")))?;
     let ctx = Ctx::now(&call.user);
     access.write(|db| plan_delete(db, object, id, &ctx).map(|p| (p.ops, p.id)))
+}
+
+/// `composite/sobjects/{Object}/{ExternalIdField}` (PATCH, v46+): upserts each record by the
+/// value of its external id field, in order; answers 200 with one `UpsertResult`
+/// (`id`, `success`, `errors`, `created`) per record.
+pub fn upsert(access: &mut Access, call: &Call, name: &str, field: &str) -> Result<Reply, SfError> {
+    if call.method != Method::PATCH {
+        return Err(not_allowed(&call.method, "PATCH"));
+    }
+    let object = access
+        .read(|db| db.object(name))
+        .ok_or_else(SfError::not_found)?;
+    // Only External ID fields: the platform refuses record ids here.
+    let (column, field_name) = access.read(|db| {
+        let def = &db.stores[object].def;
+        def.position(field)
+            .filter(|c| def.fields[*c].external_id)
+            .map(|c| (c, def.fields[c].name().to_string()))
+            .ok_or_else(|| {
+                SfError::new(
+                    StatusCode::NOT_FOUND,
+                    "NOT_FOUND",
+                    format!(
+                        "Provided external ID field does not exist or is not accessible: {field}"
+                    ),
+                )
+            })
+    })?;
+    let body = call.json_object()?;
+    let all_or_none = body
+        .get("allOrNone")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let records = body
+        .get("records")
+        .and_then(Value::as_array)
+        .cloned()
+        .ok_or_else(|| SfError::json("records: expected an array of sObjects"))?;
+    if records.len() > MAX_RECORDS {
+        return Err(too_many());
+    }
+    in_tx(access, |access| {
+        let start = savepoint(access);
+        let results: Vec<Result<(String, bool), SfError>> = records
+            .iter()
+            .map(|r| upsert_one(access, call, object, column, &field_name, r))
+            .collect();
+        let any_failed = results.iter().any(Result::is_err);
+        if all_or_none && any_failed {
+            rollback(access, start);
+        }
+        let out: Vec<Value> = results
+            .iter()
+            .map(|r| match r {
+                Ok((id, created)) if all_or_none && any_failed => {
+                    failure((!created).then_some(id.as_str()), &rolled_back())
+                }
+                Ok((id, created)) => {
+                    json!({"id": id, "success": true, "errors": [], "created": created})
+                }
+                Err(e) => failure(None, e),
+            })
+            .collect();
+        Ok(json_response(StatusCode::OK, Value::Array(out)))
+    })
+}
+
+/// Upserts one record of a collection by its external id: `(id, created)`.
+fn upsert_one(
+    access: &mut Access,
+    call: &Call,
+    object: usize,
+    column: usize,
+    field_name: &str,
+    record: &Value,
+) -> Result<(String, bool), SfError> {
+    if object_of(access, record)? != object {
+        return Err(SfError::bad(
+            "INVALID_TYPE",
+            "The list can contain objects only of the type indicated in the request URI.",
+        ));
+    }
+    let mut body: Map<String, Value> = record.as_object().cloned().unwrap_or_default();
+    let key = body
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(field_name))
+        .cloned();
+    let value = match key.as_ref().and_then(|k| body.get(k)) {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => {
+            return Err(
+                SfError::bad("MISSING_ARGUMENT", format!("{field_name} not specified"))
+                    .with_fields(vec![field_name.to_string()]),
+            )
+        }
+    };
+    let found = access.read(|db| matching(db, object, column, &value));
+    match found.as_slice() {
+        [] => create(access, call, object, &body).map(|id| (id, true)),
+        [id] => {
+            if let Some(k) = key {
+                body.remove(&k);
+            }
+            let ctx = Ctx::now(&call.user);
+            access
+                .write(|db| plan_update(db, object, id, &body, &ctx).map(|p| (p.ops, p.id)))
+                .map(|id| (id, false))
+        }
+        _ => Err(SfError::bad(
+            "DUPLICATE_EXTERNAL_ID",
+            format!("{field_name}: more than one record found for external id field: {value}"),
+        )),
+    }
 }
 
 /// `composite/sobjects/{Object}`: read many records by id (POST body or GET query).

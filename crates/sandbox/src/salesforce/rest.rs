@@ -303,6 +303,9 @@ pub fn dispatch(access: &mut Access, call: &Call) -> Result<Reply, SfError> {
         }
         ["composite", "sobjects"] => composite_api::collections(access, call),
         ["composite", "sobjects", object] => composite_api::retrieve(access, call, object),
+        ["composite", "sobjects", object, field] => {
+            composite_api::upsert(access, call, object, field)
+        }
         ["composite"] => composite_api::composite(access, call),
         _ => Err(SfError::not_found()),
     }

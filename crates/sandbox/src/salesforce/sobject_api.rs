@@ -159,8 +159,8 @@ pub fn version_data(
     })
 }
 
-/// Live records of `object` whose `column` equals `value` (ignoring case).
-fn matching(db: &Db, object: usize, column: usize, value: &str) -> Vec<String> {
+/// Ids of the live records of `object` whose `column` equals `value` (ignoring case).
+pub fn matching(db: &Db, object: usize, column: usize, value: &str) -> Vec<String> {
     let store = &db.stores[object];
     let keys = store
         .lookup(column, &twinsync_query::soql::fold_case(value))
