@@ -52,18 +52,9 @@ pub struct SalesforceArgs {
     /// Cases (with comments) to generate, besides users, accounts and contacts.
     #[arg(long, value_name = "N", default_value_t = 25)]
     pub seed: usize,
-    /// Serve HTTPS with a self-signed certificate (or the one given by --cert/--key).
-    #[arg(long)]
-    pub tls: bool,
-    /// PEM certificate chain for --tls.
-    #[arg(long, value_name = "FILE", requires = "key")]
-    pub cert: Option<PathBuf>,
-    /// PEM private key for --tls.
-    #[arg(long, value_name = "FILE", requires = "cert")]
-    pub key: Option<PathBuf>,
-    /// Where to write the generated certificate, for clients to trust.
-    #[arg(long, value_name = "FILE")]
-    pub cert_out: Option<PathBuf>,
+    /// HTTPS settings.
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// TOML file with users, connected apps, custom fields and limits (see docs/SANDBOX_SALESFORCE.md).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -84,6 +75,23 @@ pub struct SalesforceArgs {
     pub public_url: Option<String>,
 }
 
+/// The `--tls` flags every sandbox takes.
+#[derive(Debug, Args)]
+pub struct TlsArgs {
+    /// Serve HTTPS with a self-signed certificate (or the one given by --cert/--key).
+    #[arg(long)]
+    pub tls: bool,
+    /// PEM certificate chain for --tls.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// PEM private key for --tls.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Where to write the generated certificate, for clients to trust.
+    #[arg(long, value_name = "FILE")]
+    pub cert_out: Option<PathBuf>,
+}
+
 /// Options of `twinsync sandbox servicenow`.
 #[derive(Debug, Args)]
 pub struct ServiceNowArgs {
@@ -99,18 +107,9 @@ pub struct ServiceNowArgs {
     /// Incidents (with comments) to generate, besides users and groups.
     #[arg(long, value_name = "N", default_value_t = 25)]
     pub seed: usize,
-    /// Serve HTTPS with a self-signed certificate (or the one given by --cert/--key).
-    #[arg(long)]
-    pub tls: bool,
-    /// PEM certificate chain for --tls.
-    #[arg(long, value_name = "FILE", requires = "key")]
-    pub cert: Option<PathBuf>,
-    /// PEM private key for --tls.
-    #[arg(long, value_name = "FILE", requires = "cert")]
-    pub key: Option<PathBuf>,
-    /// Where to write the generated certificate, for clients to trust.
-    #[arg(long, value_name = "FILE")]
-    pub cert_out: Option<PathBuf>,
+    /// HTTPS settings.
+    #[command(flatten)]
+    pub tls: TlsArgs,
     /// TOML file with users, OAuth clients, token lifetimes and limits (see docs/SANDBOX_SERVICENOW.md).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,

@@ -1,6 +1,6 @@
 //! `twinsync sandbox servicenow`.
 
-use crate::cli::ServiceNowArgs;
+use crate::cli::{ServiceNowArgs, TlsArgs};
 use anyhow::Context;
 use std::net::SocketAddr;
 use twinsync_sandbox::common::tls::TlsMaterial;
@@ -27,21 +27,28 @@ pub fn servicenow_config(args: &ServiceNowArgs) -> anyhow::Result<ServiceNowConf
             .collect::<anyhow::Result<_>>()
             .context("--user")?;
     }
-    if args.tls {
-        config.tls = Some(match (&args.cert, &args.key) {
-            (Some(cert), Some(key)) => TlsMaterial::from_files(cert, key)?,
-            _ => {
-                let out = args.cert_out.clone().unwrap_or_else(|| {
-                    std::env::temp_dir().join(format!(
-                        "twinsync-servicenow-sandbox-{}.crt",
-                        std::process::id()
-                    ))
-                });
-                TlsMaterial::self_signed(&out)?
-            }
-        });
-    }
+    config.tls = tls_material(&args.tls, "servicenow")?;
     Ok(config)
+}
+
+/// The certificate to serve HTTPS with, when `--tls` is given: the `--cert`/`--key` files, or
+/// a generated one whose CA goes to `--cert-out` (a temporary file by default).
+pub fn tls_material(args: &TlsArgs, platform: &str) -> anyhow::Result<Option<TlsMaterial>> {
+    if !args.tls {
+        return Ok(None);
+    }
+    Ok(Some(match (&args.cert, &args.key) {
+        (Some(cert), Some(key)) => TlsMaterial::from_files(cert, key)?,
+        _ => {
+            let out = args.cert_out.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!(
+                    "twinsync-{platform}-sandbox-{}.crt",
+                    std::process::id()
+                ))
+            });
+            TlsMaterial::self_signed(&out)?
+        }
+    }))
 }
 
 /// Prints what is running and how to reach it.

@@ -3,7 +3,6 @@
 use crate::cli::SalesforceArgs;
 use anyhow::Context;
 use std::net::SocketAddr;
-use twinsync_sandbox::common::tls::TlsMaterial;
 use twinsync_sandbox::salesforce::{
     versions, CustomFieldSpec, SalesforceConfig, SalesforceSandbox, SfConfigFile, SfUserSpec,
 };
@@ -47,20 +46,7 @@ pub fn config(args: &SalesforceArgs) -> anyhow::Result<SalesforceConfig> {
             app.certificate = Some(pem);
         }
     }
-    if args.tls {
-        config.tls = Some(match (&args.cert, &args.key) {
-            (Some(cert), Some(key)) => TlsMaterial::from_files(cert, key)?,
-            _ => {
-                let out = args.cert_out.clone().unwrap_or_else(|| {
-                    std::env::temp_dir().join(format!(
-                        "twinsync-salesforce-sandbox-{}.crt",
-                        std::process::id()
-                    ))
-                });
-                TlsMaterial::self_signed(&out)?
-            }
-        });
-    }
+    config.tls = super::sandbox::tls_material(&args.tls, "salesforce")?;
     Ok(config)
 }
 
