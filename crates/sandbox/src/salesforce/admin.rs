@@ -5,6 +5,7 @@ use super::db::Op;
 use super::outbound::OutboundSpec;
 use super::seed::seeded;
 use super::state::SfState;
+use super::writes::Counters;
 use crate::common::faults::FaultSettings;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -191,23 +192,20 @@ pub async fn add_outbound(State(state): State<Arc<SfState>>, body: axum::body::B
     if let Err(e) = spec.validate(&db) {
         return problem(StatusCode::BAD_REQUEST, e);
     }
-    let n = db.outbound.len() as u64 + 1;
-    let mut raw = format!("04k5g{n:010}");
-    while db
-        .outbound
-        .contains_key(&twinsync_model::salesforce_id::normalize(&raw).unwrap_or_default())
-    {
-        raw = format!("04k5g{:010}", rand::random::<u32>());
+    // Ids come from a persisted counter, so a removed message's id is never handed out
+    // again (the platform never reuses ids); the check covers files written before it.
+    let mut counters = Counters::default();
+    let mut id = counters.new_id(&db, "04k");
+    while db.outbound.contains_key(&id) {
+        id = counters.new_id(&db, "04k");
     }
-    let id = twinsync_model::salesforce_id::normalize(&raw).unwrap_or(raw);
     let value = serde_json::to_value(&spec).unwrap_or_default();
-    if let Err(e) = state.commit(
-        &mut db,
-        &[Op::Outbound {
-            id: id.clone(),
-            spec: value.clone(),
-        }],
-    ) {
+    let mut ops = counters.ops();
+    ops.push(Op::Outbound {
+        id: id.clone(),
+        spec: value.clone(),
+    });
+    if let Err(e) = state.commit(&mut db, &ops) {
         return problem(StatusCode::INTERNAL_SERVER_ERROR, e.message);
     }
     (StatusCode::CREATED, Json(json!({"id": id, "spec": value}))).into_response()

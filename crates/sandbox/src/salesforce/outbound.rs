@@ -75,14 +75,43 @@ fn xml_escape(s: &str) -> String {
 }
 
 /// Delivery queues of the registered outbound messages, started on first use.
-#[derive(Default)]
 pub struct Outbound {
     queues: Mutex<HashMap<String, PushQueue>>,
+    /// The sequence of notification ids (see [`Outbound::default`]).
     next_notification: AtomicU64,
     /// The org's URL, for `EnterpriseUrl` / `PartnerUrl`.
     pub base_url: OnceLock<String>,
     /// The 18-character org id.
     pub org_id: OnceLock<String>,
+}
+
+impl Default for Outbound {
+    /// No queues yet. Notification ids are not persisted, yet receivers de-duplicate on them,
+    /// so their sequence starts from the clock (milliseconds × 1000): an org restarted on
+    /// its data file never sends an id it sent before.
+    fn default() -> Self {
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        Outbound {
+            queues: Mutex::default(),
+            next_notification: AtomicU64::new(millis.saturating_mul(1000)),
+            base_url: OnceLock::new(),
+            org_id: OnceLock::new(),
+        }
+    }
+}
+
+/// The 18-character notification id number `n` (`04l5g` and ten base-62 digits).
+fn notification_id(mut n: u64) -> String {
+    const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut digits = [b'0'; 10];
+    for d in digits.iter_mut().rev() {
+        *d = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    let id15 = format!("04l5g{}", String::from_utf8_lossy(&digits));
+    twinsync_model::salesforce_id::normalize(&id15).unwrap_or(id15)
 }
 
 impl Outbound {
@@ -128,9 +157,7 @@ impl Outbound {
                 let base = self.base_url.get().cloned().unwrap_or_default();
                 let org = self.org_id.get().cloned().unwrap_or_default();
                 let n = self.next_notification.fetch_add(1, Ordering::SeqCst) + 1;
-                let notification_id =
-                    twinsync_model::salesforce_id::normalize(&format!("04l5g{n:010}"))
-                        .unwrap_or_default();
+                let notification_id = notification_id(n);
                 let body = format!(
                     r#"<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Body><notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>{org}</OrganizationId><ActionId>{action_id}</ActionId><SessionId xsi:nil="true"/><EnterpriseUrl>{base}/services/Soap/c/{v}/{org15}</EnterpriseUrl><PartnerUrl>{base}/services/Soap/u/{v}/{org15}</PartnerUrl><Notification><Id>{notification_id}</Id><sObject xsi:type="sf:{object}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">{fields}</sObject></Notification></notifications></soapenv:Body></soapenv:Envelope>"#,
                     v = super::versions::LATEST,

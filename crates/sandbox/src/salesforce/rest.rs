@@ -217,6 +217,13 @@ pub async fn entry(
                 .collect()
         })
         .unwrap_or_default();
+    // HEAD is GET without the body (hyper drops it): the platform allows HEAD wherever it
+    // allows GET, as its 405 answers say ("Allowed are GET,HEAD").
+    let method = if method == Method::HEAD {
+        Method::GET
+    } else {
+        method
+    };
     let call = Call {
         method,
         version,
