@@ -32,9 +32,9 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum SandboxCommand {
     /// ServiceNow: Table, Attachment and Batch APIs, basic auth and OAuth, encoded queries.
-    Servicenow(ServiceNowArgs),
+    Servicenow(Box<ServiceNowArgs>),
     /// Salesforce: REST API, SOQL, OAuth 2.0 and SOAP login, composite calls, outbound messages.
-    Salesforce(SalesforceArgs),
+    Salesforce(Box<SalesforceArgs>),
 }
 
 /// Options of `twinsync sandbox salesforce`.

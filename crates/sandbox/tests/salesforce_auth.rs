@@ -68,7 +68,9 @@ async fn password_flow_answers_like_the_platform() {
 #[tokio::test]
 async fn password_flow_refusals_use_the_platform_codes() {
     let sf = start(0).await;
-    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+    /// A token request's form, and the error and description it must get.
+    type Refusal<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: &[Refusal] = &[
         (
             &[
                 ("grant_type", "password"),

@@ -745,7 +745,7 @@ async fn random_requests_never_get_a_server_error_nor_lose_records() {
         seeded: seeded.clone(),
         accounts,
     };
-    let mut rng = SmallRng::seed_from_u64(0x5a1e_bad);
+    let mut rng = SmallRng::seed_from_u64(0x05a1_ebad);
     let mut seen = BTreeMap::<u16, usize>::new();
     let mut injected = 0;
     for i in 0..REQUESTS {

@@ -62,7 +62,9 @@ async fn fail_next_and_error_rate_inject_server_errors() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 204);
+    assert_eq!(r.status(), 200);
+    let cleared: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(cleared["settings"]["error_rate"], 0.0);
     assert_eq!(status_of(&sn).await, 200);
 }
 

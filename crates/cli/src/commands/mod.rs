@@ -12,8 +12,8 @@ use crate::cli::{BenchCommand, Command, SandboxCommand};
 pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Demo(args) => demo::run(args).await,
-        Command::Sandbox(SandboxCommand::Servicenow(args)) => sandbox::run_servicenow(args).await,
-        Command::Sandbox(SandboxCommand::Salesforce(args)) => sandbox_salesforce::run(args).await,
+        Command::Sandbox(SandboxCommand::Servicenow(args)) => sandbox::run_servicenow(*args).await,
+        Command::Sandbox(SandboxCommand::Salesforce(args)) => sandbox_salesforce::run(*args).await,
         Command::Bench(BenchCommand::Sandbox(args)) => bench::run_sandbox(args).await,
     }
 }

@@ -1,5 +1,6 @@
 //! Machinery shared by every platform sandbox.
 
+pub mod admin;
 pub mod faults;
 pub mod oplog;
 pub mod push;

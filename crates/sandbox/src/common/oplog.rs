@@ -190,6 +190,25 @@ impl OpLog {
         Ok(())
     }
 
+    /// Replaces the file behind `log` (if any) with `snapshot`, to compact it or after a
+    /// reset; on failure the old file stays and appends continue there.
+    pub fn rewrite<'a, Op: Serialize + 'a>(
+        log: &mut Option<OpLog>,
+        kind: &str,
+        snapshot: impl IntoIterator<Item = &'a Op>,
+    ) {
+        let Some(current) = log.as_ref() else {
+            return;
+        };
+        let path = current.path().to_path_buf();
+        match OpLog::create(&path, kind, snapshot) {
+            Ok(fresh) => *log = Some(fresh),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot rewrite the data file; appending to the old one")
+            }
+        }
+    }
+
     /// Operations appended since the last snapshot, to decide when to compact.
     pub fn appended(&self) -> u64 {
         self.appended
@@ -212,6 +231,27 @@ fn temp_path(path: &Path) -> PathBuf {
 fn write_line<T: Serialize>(w: &mut impl Write, value: &T) -> std::io::Result<()> {
     serde_json::to_writer(&mut *w, value)?;
     w.write_all(b"\n")
+}
+
+/// Binary content (attachments, files) as base64 text in a data file, for `#[serde(with)]`.
+pub mod base64_bytes {
+    use base64::Engine;
+    use bytes::Bytes;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the bytes as base64.
+    pub fn serialize<S: Serializer>(data: &Bytes, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(data))
+    }
+
+    /// Reads base64 back into bytes.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
+        let text = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map(Bytes::from)
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 #[cfg(test)]

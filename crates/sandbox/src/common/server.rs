@@ -5,6 +5,19 @@ use axum::Router;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// The URL a client reached the sandbox at (`public_url` when set, else `scheme://Host`), for
+/// links, `Location` headers and `instance_url`.
+pub fn instance_url(public_url: Option<&str>, scheme: &str, headers: &http::HeaderMap) -> String {
+    if let Some(url) = public_url {
+        return url.trim_end_matches('/').to_string();
+    }
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    format!("{scheme}://{host}")
+}
+
 /// Errors while starting to serve.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {

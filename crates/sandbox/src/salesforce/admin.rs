@@ -6,7 +6,7 @@ use super::outbound::OutboundSpec;
 use super::seed::seeded;
 use super::state::SfState;
 use super::writes::Counters;
-use crate::common::faults::FaultSettings;
+use crate::common::admin::problem;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -15,10 +15,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-
-fn problem(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
-}
 
 /// `GET /sandbox`: what is running and how to reach it.
 pub async fn info(State(state): State<Arc<SfState>>, headers: HeaderMap) -> Json<Value> {
@@ -45,41 +41,6 @@ pub async fn info(State(state): State<Arc<SfState>>, headers: HeaderMap) -> Json
         "api_usage": {"used": used, "max": max},
         "persistent": state.config.data.is_some(),
     }))
-}
-
-/// `GET /sandbox/faults`.
-pub async fn get_faults(State(state): State<Arc<SfState>>) -> Json<Value> {
-    let (settings, injected) = state.faults.snapshot();
-    Json(json!({ "settings": settings, "injected": injected }))
-}
-
-/// `PUT` / `POST /sandbox/faults`.
-pub async fn set_faults(State(state): State<Arc<SfState>>, body: axum::body::Bytes) -> Response {
-    let settings: FaultSettings = match serde_json::from_slice(&body) {
-        Ok(s) => s,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, format!("fault settings: {e}")),
-    };
-    match state.faults.set(settings) {
-        Ok(()) => get_faults(State(state)).await.into_response(),
-        Err(e) => problem(StatusCode::BAD_REQUEST, e),
-    }
-}
-
-/// `DELETE /sandbox/faults`.
-pub async fn clear_faults(State(state): State<Arc<SfState>>) -> Json<Value> {
-    state.faults.clear();
-    get_faults(State(state)).await
-}
-
-/// `GET /sandbox/stats`.
-pub async fn get_stats(State(state): State<Arc<SfState>>) -> Json<Value> {
-    Json(serde_json::to_value(state.stats.snapshot()).unwrap_or_default())
-}
-
-/// `DELETE /sandbox/stats`.
-pub async fn reset_stats(State(state): State<Arc<SfState>>) -> StatusCode {
-    state.stats.reset();
-    StatusCode::NO_CONTENT
 }
 
 /// `POST /sandbox/reset`: back to the seed data; sessions, cursors and usage cleared.

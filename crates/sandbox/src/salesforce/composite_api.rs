@@ -86,71 +86,68 @@ fn too_many() -> SfError {
 
 /// `composite/sobjects`: POST creates, PATCH updates, DELETE `?ids=` deletes.
 pub fn collections(access: &mut Access, call: &Call) -> Result<Reply, SfError> {
-    let (all_or_none, items): (bool, Vec<(Option<String>, Result<Value, SfError>)>) =
-        match call.method {
-            Method::POST | Method::PATCH => {
-                let body = call.json_object()?;
-                let all = body
-                    .get("allOrNone")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
-                let records = body
-                    .get("records")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .ok_or_else(|| SfError::json("records: expected an array of sObjects"))?;
-                if records.len() > MAX_RECORDS {
-                    return Err(too_many());
-                }
-                (
-                    all,
-                    records
-                        .into_iter()
-                        .map(|r| {
-                            let id = r
-                                .get("id")
-                                .or_else(|| r.get("Id"))
-                                .and_then(Value::as_str)
-                                .map(String::from);
-                            (id, Ok(r))
-                        })
-                        .collect(),
-                )
+    let (all_or_none, items): (bool, Vec<(Option<String>, Value)>) = match call.method {
+        Method::POST | Method::PATCH => {
+            let body = call.json_object()?;
+            let all = body
+                .get("allOrNone")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            let records = body
+                .get("records")
+                .and_then(Value::as_array)
+                .cloned()
+                .ok_or_else(|| SfError::json("records: expected an array of sObjects"))?;
+            if records.len() > MAX_RECORDS {
+                return Err(too_many());
             }
-            Method::DELETE => {
-                let all = call.query.get("allOrNone").map(String::as_str) == Some("true");
-                let ids: Vec<String> = call
-                    .query
-                    .get("ids")
-                    .map(|s| {
-                        s.split(',')
-                            .map(|x| x.trim().to_string())
-                            .filter(|x| !x.is_empty())
-                            .collect()
+            (
+                all,
+                records
+                    .into_iter()
+                    .map(|r| {
+                        let id = r
+                            .get("id")
+                            .or_else(|| r.get("Id"))
+                            .and_then(Value::as_str)
+                            .map(String::from);
+                        (id, r)
                     })
-                    .unwrap_or_default();
-                if ids.len() > MAX_RECORDS {
-                    return Err(too_many());
-                }
-                (
-                    all,
-                    ids.into_iter()
-                        .map(|id| (Some(id), Ok(Value::Null)))
-                        .collect(),
-                )
+                    .collect(),
+            )
+        }
+        Method::DELETE => {
+            let all = call.query.get("allOrNone").map(String::as_str) == Some("true");
+            let ids: Vec<String> = call
+                .query
+                .get("ids")
+                .map(|s| {
+                    s.split(',')
+                        .map(|x| x.trim().to_string())
+                        .filter(|x| !x.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if ids.len() > MAX_RECORDS {
+                return Err(too_many());
             }
-            _ => return Err(not_allowed(&call.method, "DELETE,PATCH,POST")),
-        };
+            (
+                all,
+                ids.into_iter().map(|id| (Some(id), Value::Null)).collect(),
+            )
+        }
+        _ => return Err(not_allowed(&call.method, "DELETE,PATCH,POST")),
+    };
     let method = call.method.clone();
     in_tx(access, |access| {
         let start = savepoint(access);
         let mut results: Vec<Result<String, SfError>> = Vec::new();
-        for (id, item) in &items {
-            let r = item.clone().and_then(|record| match method {
-                Method::POST => create_one(access, call, &record),
-                Method::PATCH => update_one(access, call, id.as_deref(), &record),
+        for (id, record) in &items {
+            let r = match method {
+                Method::POST => create_one(access, call, record),
+                Method::PATCH => update_one(access, call, id.as_deref(), record),
                 _ => delete_one(access, call, id.as_deref().unwrap_or_default()),
-            });
+            };
             results.push(r);
         }
         let any_failed = results.iter().any(Result::is_err);

@@ -35,7 +35,7 @@ pub enum Op {
         /// The ContentVersion id.
         id: String,
         /// The bytes.
-        #[serde(with = "base64_bytes")]
+        #[serde(with = "crate::common::oplog::base64_bytes")]
         data: Bytes,
     },
     /// Move an id or number counter.
@@ -57,24 +57,6 @@ pub enum Op {
         /// Its id.
         id: String,
     },
-}
-
-mod base64_bytes {
-    use base64::Engine;
-    use bytes::Bytes;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(data: &Bytes, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(data))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
-        let text = String::deserialize(d)?;
-        base64::engine::general_purpose::STANDARD
-            .decode(text)
-            .map(Bytes::from)
-            .map_err(serde::de::Error::custom)
-    }
 }
 
 /// One stored record.

@@ -160,8 +160,11 @@ pub fn object(db: &Db, object: usize, v: &str) -> Value {
         .stores
         .iter()
         .flat_map(|s| {
-            s.def.fields.iter().filter_map(|f| {
-                f.reference_to.iter().any(|t| *t == def.name).then(|| {
+            s.def
+                .fields
+                .iter()
+                .filter(|f| f.reference_to.contains(&def.name))
+                .map(|f| {
                     json!({
                         "cascadeDelete": matches!((def.name.as_str(), s.def.name.as_str()), ("Case", "CaseComment")),
                         "childSObject": s.def.name,
@@ -173,7 +176,6 @@ pub fn object(db: &Db, object: usize, v: &str) -> Value {
                         "restrictedDelete": false,
                     })
                 })
-            })
         })
         .collect();
     out["childRelationships"] = Value::Array(children);

@@ -124,6 +124,16 @@ pub fn classify(path: &str) -> String {
     }
 }
 
+impl crate::common::admin::Instrumented for SfState {
+    fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    fn stats(&self) -> &RequestStats {
+        &self.stats
+    }
+}
+
 /// Builds the whole HTTP surface for `state`.
 pub fn router(state: Arc<SfState>) -> Router {
     let platform: Router = Router::new()
@@ -158,17 +168,7 @@ pub fn router(state: Arc<SfState>) -> Router {
     let admin = Router::new()
         .route("/", get(admin::info))
         .route("/sandbox", get(admin::info))
-        .route(
-            "/sandbox/faults",
-            get(admin::get_faults)
-                .put(admin::set_faults)
-                .post(admin::set_faults)
-                .delete(admin::clear_faults),
-        )
-        .route(
-            "/sandbox/stats",
-            get(admin::get_stats).delete(admin::reset_stats),
-        )
+        .merge(crate::common::admin::routes::<SfState>())
         .route("/sandbox/reset", post(admin::reset))
         .route(
             "/sandbox/limits",

@@ -245,28 +245,12 @@ impl SfState {
 
     /// Rewrites the data file as a snapshot of `db`.
     pub fn rewrite(&self, db: &Db, log: &mut Option<OpLog>) {
-        let Some(current) = log.as_ref() else {
-            return;
-        };
-        let path = current.path().to_path_buf();
-        match OpLog::create(&path, DATA_KIND, &db.snapshot()) {
-            Ok(fresh) => *log = Some(fresh),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot rewrite the data file; appending to the old one")
-            }
-        }
+        OpLog::rewrite(log, DATA_KIND, &db.snapshot());
     }
 
     /// The instance URL as the client addressed it.
     pub fn base_url(&self, headers: &HeaderMap) -> String {
-        if let Some(url) = &self.config.public_url {
-            return url.trim_end_matches('/').to_string();
-        }
-        let host = headers
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("127.0.0.1");
-        format!("{}://{host}", self.scheme)
+        crate::common::server::instance_url(self.config.public_url.as_deref(), self.scheme, headers)
     }
 
     /// The org id in its 18-character form.

@@ -179,7 +179,7 @@ fn coerce(db: &Db, def: &ObjectDef, f: &SfField, v: &Value) -> Result<Value, SfE
                 None => {
                     return Err(SfError::bad(
                         "INVALID_CROSS_REFERENCE_KEY",
-                        format!("invalid cross reference id"),
+                        "invalid cross reference id".to_string(),
                     )
                     .with_fields(vec![f.name().to_string()]))
                 }
@@ -278,8 +278,7 @@ fn checked_fields(
         return Err(SfError::bad(
             "INVALID_FIELD_FOR_INSERT_UPDATE",
             format!(
-                "Unable to {} fields: {}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.",
-                if creating { "create/update" } else { "create/update" },
+                "Unable to create/update fields: {}. Please check the security settings of this field and verify that it is read/write for your profile or permission set.",
                 unwritable.join(", ")
             ),
         )
@@ -305,7 +304,7 @@ fn check_unique(
 ) -> Result<(), SfError> {
     let store = &db.stores[object];
     for (column, f) in store.def.fields.iter().enumerate() {
-        if !(f.unique || (f.external_id && f.unique)) {
+        if !f.unique {
             continue;
         }
         let Some(v) = values[column].as_str() else {

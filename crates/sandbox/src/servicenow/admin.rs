@@ -6,7 +6,7 @@ use super::seed::seeded;
 use super::state::SnState;
 use super::webhooks::WebhookSpec;
 use super::writes::new_sys_id;
-use crate::common::faults::FaultSettings;
+use crate::common::admin::problem;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -14,10 +14,6 @@ use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
-
-fn problem(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
-}
 
 /// `GET /sandbox` (and `/`): what is running and how to reach it.
 pub async fn info(State(state): State<Arc<SnState>>, headers: HeaderMap) -> Json<Value> {
@@ -41,41 +37,6 @@ pub async fn info(State(state): State<Arc<SnState>>, headers: HeaderMap) -> Json
         "oauth_token_url": format!("{}/oauth_token.do", state.base_url(&headers)),
         "persistent": state.config.data.is_some(),
     }))
-}
-
-/// `GET /sandbox/faults`.
-pub async fn get_faults(State(state): State<Arc<SnState>>) -> Json<Value> {
-    let (settings, injected) = state.faults.snapshot();
-    Json(json!({ "settings": settings, "injected": injected }))
-}
-
-/// `PUT` / `POST /sandbox/faults`: replace the fault settings.
-pub async fn set_faults(State(state): State<Arc<SnState>>, body: axum::body::Bytes) -> Response {
-    let settings: FaultSettings = match serde_json::from_slice(&body) {
-        Ok(s) => s,
-        Err(e) => return problem(StatusCode::BAD_REQUEST, format!("fault settings: {e}")),
-    };
-    match state.faults.set(settings) {
-        Ok(()) => get_faults(State(state)).await.into_response(),
-        Err(e) => problem(StatusCode::BAD_REQUEST, e),
-    }
-}
-
-/// `DELETE /sandbox/faults`: no more faults.
-pub async fn clear_faults(State(state): State<Arc<SnState>>) -> StatusCode {
-    state.faults.clear();
-    StatusCode::NO_CONTENT
-}
-
-/// `GET /sandbox/stats`.
-pub async fn get_stats(State(state): State<Arc<SnState>>) -> Json<Value> {
-    Json(json!(state.stats.snapshot()))
-}
-
-/// `DELETE /sandbox/stats`: counters back to zero.
-pub async fn reset_stats(State(state): State<Arc<SnState>>) -> StatusCode {
-    state.stats.reset();
-    StatusCode::NO_CONTENT
 }
 
 #[derive(Debug, Default, Deserialize)]

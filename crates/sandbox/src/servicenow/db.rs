@@ -47,7 +47,7 @@ pub enum Op {
         /// The attachment's sys_id.
         sys_id: String,
         /// The content.
-        #[serde(with = "base64_bytes")]
+        #[serde(with = "crate::common::oplog::base64_bytes")]
         data: Bytes,
     },
     /// Forget an attachment's bytes.
@@ -86,25 +86,6 @@ pub enum Op {
         /// The webhook's id.
         id: String,
     },
-}
-
-/// Attachment bytes as base64 text in the data file.
-mod base64_bytes {
-    use base64::Engine;
-    use bytes::Bytes;
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(data: &Bytes, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(data))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
-        let text = String::deserialize(d)?;
-        base64::engine::general_purpose::STANDARD
-            .decode(text)
-            .map(Bytes::from)
-            .map_err(serde::de::Error::custom)
-    }
 }
 
 /// A table's records and indexes.

@@ -152,6 +152,16 @@ fn api_routes() -> Router<Arc<SnState>> {
         .method_not_allowed_fallback(method_not_supported)
 }
 
+impl crate::common::admin::Instrumented for SnState {
+    fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    fn stats(&self) -> &RequestStats {
+        &self.stats
+    }
+}
+
 /// Builds the whole HTTP surface for `state`.
 pub fn router(state: Arc<SnState>) -> Router {
     let body_limit = state
@@ -191,17 +201,7 @@ pub fn router(state: Arc<SnState>) -> Router {
     let admin = Router::new()
         .route("/", get(admin::info))
         .route("/sandbox", get(admin::info))
-        .route(
-            "/sandbox/faults",
-            get(admin::get_faults)
-                .put(admin::set_faults)
-                .post(admin::set_faults)
-                .delete(admin::clear_faults),
-        )
-        .route(
-            "/sandbox/stats",
-            get(admin::get_stats).delete(admin::reset_stats),
-        )
+        .merge(crate::common::admin::routes::<SnState>())
         .route("/sandbox/reset", post(admin::reset))
         .route(
             "/sandbox/webhooks",
