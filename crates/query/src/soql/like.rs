@@ -47,10 +47,22 @@ impl LikePattern {
 
     /// True when `text` matches, ignoring case.
     pub fn matches(&self, text: &str) -> bool {
-        let text: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
+        if text.is_ascii() {
+            // No allocation for the common case: lower-case byte by byte.
+            let bytes = text.as_bytes();
+            self.matches_chars(bytes.len(), |i| bytes[i].to_ascii_lowercase() as char)
+        } else {
+            let chars: Vec<char> = text.chars().flat_map(char::to_lowercase).collect();
+            self.matches_chars(chars.len(), |i| chars[i])
+        }
+    }
+
+    /// The matcher over `len` characters read by `at`: greedy with one backtrack point per
+    /// `%`, which is linear-times-pattern in the worst case.
+    fn matches_chars(&self, len: usize, at: impl Fn(usize) -> char) -> bool {
         let (mut t, mut p) = (0usize, 0usize);
         let mut star: Option<(usize, usize)> = None;
-        while t < text.len() {
+        while t < len {
             match self.pieces.get(p) {
                 Some(Piece::Any) => {
                     star = Some((p, t));
@@ -60,7 +72,7 @@ impl LikePattern {
                     t += 1;
                     p += 1;
                 }
-                Some(Piece::Char(c)) if *c == text[t] => {
+                Some(Piece::Char(c)) if *c == at(t) => {
                     t += 1;
                     p += 1;
                 }

@@ -75,7 +75,8 @@ pub struct Row {
 pub struct Store {
     /// The object's definition.
     pub def: ObjectDef,
-    rows: BTreeMap<u64, Row>,
+    /// Rows by key (keys are dense: a row's key is its insertion position).
+    rows: Vec<Option<Row>>,
     by_id: HashMap<String, u64>,
     indexes: HashMap<usize, HashMap<String, BTreeSet<u64>>>,
     next_row: u64,
@@ -92,7 +93,7 @@ impl Store {
             .collect();
         Store {
             def,
-            rows: BTreeMap::new(),
+            rows: Vec::new(),
             by_id: HashMap::new(),
             indexes,
             next_row: 0,
@@ -101,7 +102,7 @@ impl Store {
 
     /// Live records (not deleted).
     pub fn live(&self) -> usize {
-        self.rows.values().filter(|r| !r.deleted).count()
+        self.rows.iter().flatten().filter(|r| !r.deleted).count()
     }
 
     /// A record's row key by 18-character id.
@@ -111,12 +112,15 @@ impl Store {
 
     /// A record by row key.
     pub fn row(&self, key: u64) -> Option<&Row> {
-        self.rows.get(&key)
+        self.rows.get(key as usize)?.as_ref()
     }
 
     /// Every row, in insertion order.
     pub fn rows(&self) -> impl Iterator<Item = (u64, &Row)> {
-        self.rows.iter().map(|(k, r)| (*k, r))
+        self.rows
+            .iter()
+            .enumerate()
+            .filter_map(|(k, r)| r.as_ref().map(|r| (k as u64, r)))
     }
 
     /// Row keys whose indexed `column` equals `value` (lower-cased), if the column is indexed.
@@ -151,7 +155,7 @@ impl Store {
     }
 
     fn unindex(&mut self, key: u64) {
-        let Some(row) = self.rows.get(&key) else {
+        let Some(Some(row)) = self.rows.get(key as usize) else {
             return;
         };
         for (column, index) in self.indexes.iter_mut() {
@@ -169,7 +173,9 @@ impl Store {
     fn remove(&mut self, id: &str) {
         if let Some(key) = self.by_id.remove(id) {
             self.unindex(key);
-            self.rows.remove(&key);
+            if let Some(slot) = self.rows.get_mut(key as usize) {
+                *slot = None;
+            }
         }
     }
 
@@ -205,15 +211,17 @@ impl Store {
                 index.entry(k).or_default().insert(key);
             }
         }
-        let deleted_at = self.rows.get(&key).and_then(|r| r.deleted_at.clone());
-        self.rows.insert(
-            key,
-            Row {
-                values,
-                deleted,
-                deleted_at: if deleted { deleted_at } else { None },
-            },
-        );
+        let deleted_at = self.row(key).and_then(|r| r.deleted_at.clone());
+        let row = Row {
+            values,
+            deleted,
+            deleted_at: if deleted { deleted_at } else { None },
+        };
+        let at = key as usize;
+        if at >= self.rows.len() {
+            self.rows.resize(at + 1, None);
+        }
+        self.rows[at] = Some(row);
     }
 }
 
@@ -290,7 +298,8 @@ impl Db {
                     let store = &mut self.stores[i];
                     if let Some(key) = store.key_of(id) {
                         let deleted_col = store.def.position("IsDeleted");
-                        if let Some(row) = store.rows.get_mut(&key) {
+                        if let Some(row) = store.rows.get_mut(key as usize).and_then(Option::as_mut)
+                        {
                             row.deleted = true;
                             row.deleted_at = Some(at.clone());
                             if let Some(c) = deleted_col {
@@ -330,7 +339,10 @@ impl Db {
             None => store.remove(id),
             Some((record, deleted, at)) => {
                 store.put(&record);
-                if let Some(row) = store.key_of(id).and_then(|k| store.rows.get_mut(&k)) {
+                if let Some(row) = store
+                    .key_of(id)
+                    .and_then(|k| store.rows.get_mut(k as usize).and_then(Option::as_mut))
+                {
                     row.deleted = deleted;
                     row.deleted_at = at;
                 }
@@ -349,7 +361,7 @@ impl Db {
             })
             .collect();
         for store in &self.stores {
-            for row in store.rows.values() {
+            for row in store.rows.iter().flatten() {
                 ops.push(Op::Put {
                     object: store.def.name.clone(),
                     record: store.to_map(row),

@@ -50,12 +50,17 @@ fn select(db: &Db, q: &BoundSoql, include_deleted: bool) -> Vec<RowRef> {
             keys
         })
         .unwrap_or_else(|| store.rows().map(|(k, _)| k).collect());
-    let mut rows: Vec<RowRef> = candidates
+    let matching = candidates
         .into_iter()
         .filter(|k| store.row(*k).is_some_and(|r| include_deleted || !r.deleted))
         .map(|k| (q.object, k))
-        .filter(|r| q.matches(db, *r))
-        .collect();
+        .filter(|r| q.matches(db, *r));
+    // Without ORDER BY the first OFFSET + LIMIT matches are the answer: stop scanning there.
+    let enough = match (q.order.is_empty(), q.limit) {
+        (true, Some(limit)) => q.offset.unwrap_or(0).saturating_add(limit) as usize,
+        _ => usize::MAX,
+    };
+    let mut rows: Vec<RowRef> = matching.take(enough).collect();
     if !q.order.is_empty() {
         rows.sort_by(|a, b| q.compare(db, *a, *b));
     }
