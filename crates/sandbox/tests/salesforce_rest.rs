@@ -277,6 +277,8 @@ async fn writes_are_checked_like_the_platform_checks_them() {
     assert_eq!((status, code(&body)), (405, "METHOD_NOT_ALLOWED"));
     let (status, body) = sf.call(sf.api(Method::GET, "/nowhere")).await;
     assert_eq!((status, code(&body)), (404, "NOT_FOUND"));
+    let (status, body) = sf.call(sf.raw(Method::POST, "/services/data/")).await;
+    assert_eq!((status, code(&body)), (405, "METHOD_NOT_ALLOWED"));
 }
 
 #[tokio::test]
@@ -339,6 +341,26 @@ async fn upsert_by_external_id_creates_then_updates() {
         (404, "NOT_FOUND"),
         "not an external-id field"
     );
+
+    // Values are percent-decoded path segments; `&` and `+` stay literal.
+    let (status, _) = sf
+        .call(
+            sf.api(Method::PATCH, "/sobjects/Case/External_Key__c/A%26B%20C+D")
+                .json(&json!({"Subject": "odd key"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let odd = sf
+        .query("SELECT External_Key__c FROM Case WHERE Subject = 'odd key'")
+        .await;
+    assert_eq!(odd["records"][0]["External_Key__c"], "A&B C+D");
+    let (status, _) = sf
+        .call(
+            sf.api(Method::PATCH, "/sobjects/Case/External_Key__c/A&B%20C+D")
+                .json(&json!({"Subject": "same key"})),
+        )
+        .await;
+    assert_eq!(status, 200, "a raw & in the path is the same value");
 
     // A non-unique external id matching two records answers 300 with their URLs.
     let sf = with_external(false).await;

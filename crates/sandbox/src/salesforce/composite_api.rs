@@ -500,12 +500,7 @@ fn sub_call(call: &Call, method: &str, url: &str, body: Option<&Value>) -> Resul
         version,
         segments: parts
             .filter(|s| !s.is_empty())
-            .map(|s| {
-                url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned())
-                    .unwrap_or_default()
-            })
+            .map(super::rest::decode)
             .collect(),
         query: url::form_urlencoded::parse(query.as_bytes())
             .into_owned()

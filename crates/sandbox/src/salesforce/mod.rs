@@ -137,8 +137,8 @@ impl crate::common::admin::Instrumented for SfState {
 /// Builds the whole HTTP surface for `state`.
 pub fn router(state: Arc<SfState>) -> Router {
     let platform: Router = Router::new()
-        .route("/services/data", get(rest::versions_list))
-        .route("/services/data/", get(rest::versions_list))
+        .route("/services/data", any(rest::versions_list))
+        .route("/services/data/", any(rest::versions_list))
         .route("/services/data/{*rest}", any(rest::entry))
         .route("/services/oauth2/token", post(oauth::token))
         .route("/services/oauth2/revoke", post(oauth::revoke))

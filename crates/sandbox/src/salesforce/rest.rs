@@ -158,8 +158,10 @@ pub fn not_allowed(method: &Method, allowed: &str) -> SfError {
     )
 }
 
-fn decode(segment: &str) -> String {
-    url::form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
+/// Percent-decodes one path segment (`+` and `&` stay literal, as in a path).
+pub fn decode(segment: &str) -> String {
+    let escaped = segment.replace('+', "%2B").replace('&', "%26");
+    url::form_urlencoded::parse(format!("x={escaped}").as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
@@ -174,7 +176,10 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// `GET /services/data/`: the versions list (no session needed).
-pub async fn versions_list() -> Response {
+pub async fn versions_list(method: Method) -> Response {
+    if method != Method::GET && method != Method::HEAD {
+        return not_allowed(&method, "GET,HEAD").into_response();
+    }
     json_response(StatusCode::OK, versions::list()).into_response()
 }
 
