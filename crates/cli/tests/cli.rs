@@ -6,7 +6,7 @@ mod support;
 use std::path::Path;
 
 use std::time::Duration;
-use support::{http, temp_dir, twinsync, Running};
+use support::{http, temp_dir, trusting, twinsync, Running};
 #[test]
 fn help_and_version_read_well() {
     let out = twinsync().arg("--help").output().unwrap();
@@ -314,16 +314,6 @@ fn the_sandbox_benchmark_runs_every_phase_without_errors() {
             .unwrap();
         assert!(requests > 0, "{line}");
     }
-}
-
-/// A client trusting exactly the CA in `pem_file`.
-fn trusting(pem_file: &Path) -> reqwest::blocking::Client {
-    twinsync_sandbox::common::ensure_crypto_provider();
-    let pem = std::fs::read(pem_file).unwrap();
-    reqwest::blocking::Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
-        .build()
-        .unwrap()
 }
 
 #[test]

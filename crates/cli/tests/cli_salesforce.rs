@@ -5,7 +5,7 @@ mod support;
 
 use serde_json::{json, Value};
 use std::time::Duration;
-use support::{http, temp_dir, twinsync, Running};
+use support::{http, temp_dir, trusting, twinsync, Running};
 
 fn login(url: &str, username: &str, password: &str) -> Result<String, Value> {
     let r = http()
@@ -294,4 +294,47 @@ fn the_salesforce_benchmark_runs_every_phase_without_errors() {
             .unwrap_or_else(|| panic!("{phase} missing:\n{printed}"));
         assert!(line.ends_with("errors 0"), "{line}");
     }
+}
+
+#[test]
+fn tls_serves_the_org_over_https_with_the_printed_certificate() {
+    let dir = temp_dir();
+    let ca = dir.join("ca.pem");
+    let sandbox = Running::start(&[
+        "sandbox",
+        "salesforce",
+        "--port",
+        "0",
+        "--seed",
+        "1",
+        "--tls",
+        "--cert-out",
+        ca.to_str().unwrap(),
+    ]);
+    assert!(sandbox.url.starts_with("https://"), "{}", sandbox.url);
+    let banner = sandbox.printed().join("\n");
+    assert!(banner.contains(ca.to_str().unwrap()), "{banner}");
+    let client = trusting(&ca);
+    let token: Value = client
+        .post(format!("{}/services/oauth2/token", sandbox.url))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "twinsync"),
+            ("client_secret", "twinsync-secret"),
+            ("username", "admin@example.com"),
+            ("password", "admin"),
+        ])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(token["instance_url"], json!(sandbox.url));
+    let r = client
+        .get(format!("{}/services/data/v68.0/limits", sandbox.url))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    drop(sandbox);
+    let _ = std::fs::remove_dir_all(dir);
 }

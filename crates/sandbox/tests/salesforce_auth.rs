@@ -560,3 +560,75 @@ async fn expired_and_unknown_sessions_get_invalid_session_id() {
         json!({"label": "Winter '27", "url": "/services/data/v68.0", "version": "68.0"})
     );
 }
+
+#[tokio::test]
+async fn identity_userinfo_and_odd_requests() {
+    let sf = start(0).await;
+    let (_, limits) = sf.call(sf.api(Method::GET, "/")).await;
+    let identity = limits["identity"].as_str().unwrap().to_string();
+    let (status, me) = sf
+        .call(sf.client.get(&identity).bearer_auth(&sf.token))
+        .await;
+    assert_eq!(status, 200);
+    // The 15-character form of the user's id names the same user; anybody else's does not.
+    let user = me["user_id"].as_str().unwrap();
+    let short = identity.replace(user, &user[..15]);
+    let (status, _) = sf.call(sf.client.get(&short).bearer_auth(&sf.token)).await;
+    assert_eq!(status, 200);
+    let other = identity.replace(user, "0055g0000000zzzAAA");
+    let (status, _) = sf.call(sf.client.get(&other).bearer_auth(&sf.token)).await;
+    assert_eq!(status, 403);
+
+    let (status, info) = sf
+        .call(
+            sf.raw(Method::GET, "/services/oauth2/userinfo")
+                .bearer_auth(&sf.token),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(info["sub"], json!(identity));
+    assert_eq!(info["email"], "admin@example.com");
+
+    // A 401 still reports the usage; a token request that is not UTF-8 gets the platform's
+    // JSON refusal.
+    let r = sf
+        .raw(Method::GET, "/services/data/v59.0/limits")
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().contains_key("sforce-limit-info"));
+    let (status, body) = sf
+        .call(
+            sf.raw(Method::POST, "/services/oauth2/token")
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(vec![0xff, 0xfe, b'=', 0x80]),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
+
+    // Over HTTP/2 (no Host header, only :authority) the instance URL keeps its port.
+    let h2 = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let r = h2
+        .post(format!("{}/services/oauth2/token", sf.url))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "twinsync"),
+            ("client_secret", "twinsync-secret"),
+            ("username", "admin@example.com"),
+            ("password", "admin"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_2);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["instance_url"], json!(sf.url));
+}

@@ -128,6 +128,90 @@ async fn filters_order_limit_offset_and_count() {
     );
     assert_eq!(subjects("SELECT Subject FROM Case WHERE CreatedDate = TODAY AND CreatedDate > 2020-01-01T00:00:00Z AND ClosedDate = null AND Status != 'Working' ORDER BY Subject LIMIT 2".into()).await, ["alpha printer", "delta 100%"]);
     assert_eq!(subjects("SELECT Subject FROM Case WHERE CreatedDate = LAST_N_DAYS:3 AND CreatedDate < NEXT_N_DAYS:1 ORDER BY Subject LIMIT 1".into()).await, ["alpha printer"]);
+    // NULLS FIRST / LAST and the defaults (nulls first ascending, last descending).
+    sf.create("Case", json!({"Subject": "zeta", "Priority": "Low"}))
+        .await;
+    let origins = |soql: &'static str| async move {
+        let r = sf.query(soql).await;
+        r["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["Subject"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    sf.call(
+        sf.api(Method::PATCH, &format!("/sobjects/Case/{}", made[0]))
+            .json(&json!({"Origin": "Web"})),
+    )
+    .await;
+    sf.call(
+        sf.api(Method::PATCH, &format!("/sobjects/Case/{}", made[1]))
+            .json(&json!({"Origin": "Email"})),
+    )
+    .await;
+    let asc =
+        origins("SELECT Subject FROM Case WHERE Priority != 'Medium' ORDER BY Origin ASC, Subject")
+            .await;
+    assert_eq!(
+        asc,
+        [
+            "delta 100%",
+            "epsilon",
+            "zeta",
+            "Beta PRINTER",
+            "alpha printer"
+        ]
+    );
+    let asc_last = origins("SELECT Subject FROM Case WHERE Priority != 'Medium' ORDER BY Origin ASC NULLS LAST, Subject").await;
+    assert_eq!(
+        asc_last,
+        [
+            "Beta PRINTER",
+            "alpha printer",
+            "delta 100%",
+            "epsilon",
+            "zeta"
+        ]
+    );
+    let desc = origins(
+        "SELECT Subject FROM Case WHERE Priority != 'Medium' ORDER BY Origin DESC, Subject DESC",
+    )
+    .await;
+    assert_eq!(
+        desc,
+        [
+            "alpha printer",
+            "Beta PRINTER",
+            "zeta",
+            "epsilon",
+            "delta 100%"
+        ]
+    );
+    let desc_first = origins("SELECT Subject FROM Case WHERE Priority != 'Medium' ORDER BY Origin DESC NULLS FIRST, Subject DESC").await;
+    assert_eq!(
+        desc_first,
+        [
+            "zeta",
+            "epsilon",
+            "delta 100%",
+            "alpha printer",
+            "Beta PRINTER"
+        ]
+    );
+    assert_eq!(
+        origins(
+            "SELECT Subject FROM Case WHERE Subject >= 'E' AND Subject <= 'gamma' ORDER BY Subject"
+        )
+        .await,
+        ["epsilon", "gamma"]
+    );
+    let zeta = sf.query("SELECT Id FROM Case WHERE Subject = 'zeta'").await["records"][0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sf.call(sf.api(Method::DELETE, &format!("/sobjects/Case/{zeta}")))
+        .await;
     let fifteen = &made[2][..15];
     assert_eq!(
         subjects(format!("SELECT Subject FROM Case WHERE Id = '{fifteen}'")).await,

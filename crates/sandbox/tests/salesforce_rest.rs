@@ -445,15 +445,47 @@ async fn files_upload_as_content_versions_and_download_byte_exact() {
 
 #[tokio::test]
 async fn updated_and_deleted_report_the_window() {
-    let sf = start(3).await;
-    let before = chrono::Utc::now() - chrono::Duration::minutes(2);
-    let id = sf.create("Case", json!({"Subject": "fresh"})).await;
-    let gone = sf.create("Case", json!({"Subject": "doomed"})).await;
-    sf.call(sf.api(Method::DELETE, &format!("/sobjects/Case/{gone}")))
-        .await;
-    let after = chrono::Utc::now() + chrono::Duration::minutes(2);
+    // A data file with a deletion five minutes ago: the current minute is never covered, so
+    // only changes from earlier minutes can show in a window.
+    let dir = std::env::temp_dir().join(format!("twinsync-sf-window-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.join("org.jsonl");
+    let config = SalesforceConfig {
+        seed_cases: 3,
+        data: Some(data.clone()),
+        ..Default::default()
+    };
+    let sf = start_with(config.clone()).await;
+    let seeded: Vec<String> = sf.query("SELECT Id FROM Case ORDER BY CaseNumber").await["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Id"].as_str().unwrap().to_string())
+        .collect();
+    sf.sandbox.shutdown().await;
+    let five_ago = (chrono::Utc::now() - chrono::Duration::minutes(5))
+        .format("%Y-%m-%dT%H:%M:%S.000+0000")
+        .to_string();
+    let gone = &seeded[2];
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&data)
+        .unwrap();
+    use std::io::Write;
+    writeln!(
+        file,
+        "{}",
+        json!({"op": "delete", "object": "Case", "id": gone, "at": five_ago})
+    )
+    .unwrap();
+    drop(file);
+    let sf = start_with(config).await;
+    let fresh = sf.create("Case", json!({"Subject": "this minute"})).await;
+
     let fmt = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let q = format!("?start={}&end={}", fmt(before), fmt(after));
+    let start = chrono::Utc::now() - chrono::Duration::days(25);
+    let end = chrono::Utc::now() + chrono::Duration::minutes(2);
+    let q = format!("?start={}&end={}", fmt(start), fmt(end));
     let updated = sf.get(&format!("/sobjects/Case/updated/{q}")).await;
     let ids: Vec<&str> = updated["ids"]
         .as_array()
@@ -461,20 +493,38 @@ async fn updated_and_deleted_report_the_window() {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    assert!(ids.contains(&id.as_str()));
+    assert!(
+        ids.contains(&seeded[0].as_str()),
+        "seeded cases changed within the window"
+    );
     assert!(
         !ids.contains(&gone.as_str()),
         "deleted records are reported by deleted/"
     );
     assert!(
-        updated["latestDateCovered"]
-            .as_str()
-            .unwrap()
-            .ends_with(":00.000+0000"),
-        "to the minute"
+        !ids.contains(&fresh.as_str()),
+        "the current minute is not covered yet"
     );
-    let deleted = sf.get(&format!("/sobjects/Case/deleted/{q}")).await;
-    assert_eq!(deleted["deletedRecords"][0]["id"], json!(gone));
+    let covered = updated["latestDateCovered"].as_str().unwrap();
+    assert!(covered.ends_with(":00.000+0000"), "to the minute");
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S.000+0000")
+        .to_string();
+    assert!(
+        covered <= now.as_str(),
+        "never past the current minute: {covered} > {now}"
+    );
+
+    let recent = format!(
+        "?start={}&end={}",
+        fmt(chrono::Utc::now() - chrono::Duration::days(1)),
+        fmt(end)
+    );
+    let deleted = sf.get(&format!("/sobjects/Case/deleted/{recent}")).await;
+    assert_eq!(
+        deleted["deletedRecords"],
+        json!([{"id": gone, "deletedDate": five_ago}])
+    );
     assert!(deleted["earliestDateAvailable"].is_string());
     let (status, body) = sf
         .call(sf.api(Method::GET, "/sobjects/Case/updated/?start=yesterday"))
@@ -484,10 +534,12 @@ async fn updated_and_deleted_report_the_window() {
     let (status, body) = sf
         .call(sf.api(
             Method::GET,
-            &format!("/sobjects/Case/updated/?start={old}&end={}", fmt(after)),
+            &format!("/sobjects/Case/updated/?start={old}&end={}", fmt(end)),
         ))
         .await;
     assert_eq!((status, code(&body)), (400, "INVALID_REPLICATION_DATE"));
+    sf.sandbox.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
@@ -531,4 +583,157 @@ async fn every_call_reports_usage_and_the_daily_limit_is_enforced() {
     .await;
     let (status, _) = sf.call(sf.api(Method::GET, "/limits")).await;
     assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn every_standard_object_can_be_created_and_read() {
+    let sf = start(0).await;
+    let account = sf
+        .create(
+            "Account",
+            json!({"Name": "Objects Inc", "Industry": "Energy"}),
+        )
+        .await;
+    let contact = sf
+        .create(
+            "Contact",
+            json!({"FirstName": "Grace", "LastName": "Hopper", "AccountId": account}),
+        )
+        .await;
+    let contact_row = sf.get(&format!("/sobjects/Contact/{contact}")).await;
+    assert_eq!(contact_row["Name"], "Grace Hopper", "derived full name");
+    let opp = sf
+        .create(
+            "Opportunity",
+            json!({"Name": "Big deal", "StageName": "Closed Won", "CloseDate": "2026-12-01", "AccountId": account, "Amount": 1500.5}),
+        )
+        .await;
+    let opp_row = sf.get(&format!("/sobjects/Opportunity/{opp}")).await;
+    assert_eq!(
+        (opp_row["IsClosed"].clone(), opp_row["IsWon"].clone()),
+        (json!(true), json!(true))
+    );
+    assert_eq!(opp_row["Amount"], 1500.5);
+    let task = sf
+        .create("Task", json!({"Subject": "Call", "WhatId": opp, "WhoId": contact, "Status": "Completed", "ActivityDate": "2026-11-30"}))
+        .await;
+    let task_row = sf.get(&format!("/sobjects/Task/{task}")).await;
+    assert_eq!(task_row["IsClosed"], true);
+    assert_eq!(task_row["Priority"], "Normal");
+    let product = sf
+        .create("Product2", json!({"Name": "X300", "IsActive": true}))
+        .await;
+    assert!(product.starts_with("01t"));
+    let user = sf
+        .create(
+            "User",
+            json!({"Username": "new@example.com", "LastName": "New", "Email": "new@example.com"}),
+        )
+        .await;
+    let user_row = sf.get(&format!("/sobjects/User/{user}")).await;
+    assert_eq!(user_row["IsActive"], true);
+    // Users cannot be deleted (they are deactivated on the platform).
+    let (status, body) = sf
+        .call(sf.api(Method::DELETE, &format!("/sobjects/User/{user}")))
+        .await;
+    assert_eq!((status, code(&body)), (400, "DELETE_FAILED"));
+    // A checkbox set to null is unchecked, never null.
+    let case = sf
+        .create("Case", json!({"Subject": "flags", "IsEscalated": true}))
+        .await;
+    sf.call(
+        sf.api(Method::PATCH, &format!("/sobjects/Case/{case}"))
+            .json(&json!({"IsEscalated": null})),
+    )
+    .await;
+    assert_eq!(
+        sf.get(&format!("/sobjects/Case/{case}?fields=IsEscalated"))
+            .await["IsEscalated"],
+        false
+    );
+    // Task relationships resolve through the polymorphic WhatId to its first target only.
+    let tasks = sf
+        .query(&format!("SELECT Subject, Who.Name FROM Task WHERE WhatId = '{opp}' AND ActivityDate >= 2026-11-01 AND ActivityDate <= THIS_YEAR"))
+        .await;
+    assert_eq!(tasks["records"][0]["Who"]["Name"], "Grace Hopper");
+}
+
+#[tokio::test]
+async fn upserts_match_numbers_by_value_and_ids_never_create() {
+    let sf = start_with(SalesforceConfig {
+        seed_cases: 0,
+        custom_fields: vec![CustomFieldSpec {
+            object: "Case".into(),
+            name: "Ticket_No__c".into(),
+            ty: "double".into(),
+            label: None,
+            length: None,
+            external_id: true,
+            unique: true,
+            values: Vec::new(),
+            restricted: false,
+        }],
+        ..Default::default()
+    })
+    .await;
+    let (status, first) = sf
+        .call(
+            sf.api(Method::PATCH, "/sobjects/Case/Ticket_No__c/123")
+                .json(&json!({"Subject": "n"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{first}");
+    for key in ["123", "123.0", "0123"] {
+        let (status, again) = sf
+            .call(
+                sf.api(Method::PATCH, &format!("/sobjects/Case/Ticket_No__c/{key}"))
+                    .json(&json!({"Subject": key})),
+            )
+            .await;
+        assert_eq!(status, 200, "{key}: {again}");
+        assert_eq!(again["id"], first["id"]);
+    }
+    assert_eq!(sf.query("SELECT COUNT() FROM Case").await["totalSize"], 1);
+    let (_, body) = sf
+        .call(
+            sf.api(Method::POST, "/sobjects/Case")
+                .json(&json!({"Subject": "dup", "Ticket_No__c": 123})),
+        )
+        .await;
+    assert_eq!(
+        code(&body),
+        "DUPLICATE_VALUE",
+        "uniqueness holds for numbers too"
+    );
+    let (status, _) = sf
+        .call(
+            sf.api(Method::PATCH, "/sobjects/Case/Id/5005g0000000zzzAAA")
+                .json(&json!({"Subject": "ghost"})),
+        )
+        .await;
+    assert_eq!(status, 404, "upsert by Id only updates");
+    assert_eq!(sf.query("SELECT COUNT() FROM Case").await["totalSize"], 1);
+
+    // Concurrent upserts of one new key make one record.
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let rb = sf
+            .api(Method::PATCH, "/sobjects/Case/Ticket_No__c/777")
+            .json(&json!({"Subject": format!("race {i}")}));
+        tasks.push(tokio::spawn(async move {
+            rb.send().await.unwrap().status().as_u16()
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        let status = t.await.unwrap();
+        assert!(status == 201 || status == 200, "{status}");
+        created += usize::from(status == 201);
+    }
+    assert_eq!(created, 1);
+    assert_eq!(
+        sf.query("SELECT COUNT() FROM Case WHERE Ticket_No__c = 777")
+            .await["totalSize"],
+        1
+    );
 }

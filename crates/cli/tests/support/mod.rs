@@ -115,3 +115,13 @@ pub fn rand_suffix() -> u128 {
         .unwrap()
         .as_nanos()
 }
+
+/// A client trusting exactly the CA in `pem_file`.
+pub fn trusting(pem_file: &std::path::Path) -> reqwest::blocking::Client {
+    twinsync_sandbox::common::ensure_crypto_provider();
+    let pem = std::fs::read(pem_file).unwrap();
+    reqwest::blocking::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(&pem).unwrap()])
+        .build()
+        .unwrap()
+}

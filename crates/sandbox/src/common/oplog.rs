@@ -191,22 +191,22 @@ impl OpLog {
     }
 
     /// Replaces the file behind `log` (if any) with `snapshot`, to compact it or after a
-    /// reset; on failure the old file stays and appends continue there.
+    /// reset. On failure the old file stays in place, appends continue there, and the error
+    /// says why.
     pub fn rewrite<'a, Op: Serialize + 'a>(
         log: &mut Option<OpLog>,
         kind: &str,
         snapshot: impl IntoIterator<Item = &'a Op>,
-    ) {
+    ) -> Result<(), OpLogError> {
         let Some(current) = log.as_ref() else {
-            return;
+            return Ok(());
         };
         let path = current.path().to_path_buf();
-        match OpLog::create(&path, kind, snapshot) {
-            Ok(fresh) => *log = Some(fresh),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot rewrite the data file; appending to the old one")
-            }
-        }
+        let fresh = OpLog::create(&path, kind, snapshot).inspect_err(|e| {
+            tracing::error!(error = %e, "cannot rewrite the data file; appending to the old one")
+        })?;
+        *log = Some(fresh);
+        Ok(())
     }
 
     /// Operations appended since the last snapshot, to decide when to compact.

@@ -62,6 +62,22 @@ impl Listening {
     }
 }
 
+/// HTTP/2 requests name their host in the `:authority` pseudo-header, which hyper puts in
+/// the URI rather than in a `Host` header; copy it over so that every handler finds the host
+/// the client used in one place.
+async fn host_from_authority(mut request: axum::extract::Request) -> axum::extract::Request {
+    if !request.headers().contains_key(http::header::HOST) {
+        if let Some(value) = request
+            .uri()
+            .authority()
+            .and_then(|a| http::HeaderValue::from_str(a.as_str()).ok())
+        {
+            request.headers_mut().insert(http::header::HOST, value);
+        }
+    }
+    request
+}
+
 /// Binds `addr` and serves `router` on it, with TLS when `tls` is given.
 pub async fn serve(
     router: Router,
@@ -78,7 +94,9 @@ pub async fn serve(
         .local_addr()
         .map_err(|source| ServeError::Bind { addr, source })?;
     let handle = axum_server::Handle::new();
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let service = router
+        .layer(axum::middleware::map_request(host_from_authority))
+        .into_make_service_with_connect_info::<SocketAddr>();
     let scheme = if tls.is_some() { "https" } else { "http" };
     let task = match tls {
         Some(material) => {

@@ -47,10 +47,16 @@ pub async fn info(State(state): State<Arc<SfState>>, headers: HeaderMap) -> Json
 pub async fn reset(State(state): State<Arc<SfState>>) -> Response {
     let fresh = seeded(&state.config, chrono::Utc::now());
     {
+        // The data file first: if it cannot take the fresh data, nothing changes.
         let mut db = state.db.write();
-        *db = fresh;
         let mut log = state.oplog.lock();
-        state.rewrite(&db, &mut log);
+        if let Err(e) = state.rewrite(&fresh, &mut log) {
+            return problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("reset refused: the data file could not be rewritten: {e}"),
+            );
+        }
+        *db = fresh;
         state.outbound.retain_registered(&db);
     }
     *state.sessions.lock() = Default::default();

@@ -4,10 +4,11 @@
 
 use super::error::SfError;
 use super::rest::{dispatch, json_response, not_allowed, Call, Reply};
-use super::sobject_api::{create, matching, read_record};
+use super::sobject_api::create;
+use super::sobject_api::read_record;
 use super::state::SfState;
 use super::tx::{Access, Tx};
-use super::writes::{plan_delete, plan_update, Ctx};
+use super::writes::{plan_delete, plan_update, plan_upsert};
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use serde_json::{json, Map, Value};
@@ -213,16 +214,18 @@ fn update_one(
     let mut body: Map<String, Value> = record.as_object().cloned().unwrap_or_default();
     body.remove("id");
     body.remove("Id");
-    let ctx = Ctx::now(&call.user);
-    access.write(|db| plan_update(db, object, id, &body, &ctx).map(|p| (p.ops, p.id)))
+    access.write_as(&call.user, |db, ctx| {
+        plan_update(db, object, id, &body, ctx).map(|p| (p.ops, p.id))
+    })
 }
 
 fn delete_one(access: &mut Access, call: &Call, id: &str) -> Result<String, SfError> {
     let object = access
         .read(|db| twinsync_model::salesforce_id::normalize(id).and_then(|n| db.object_of_id(&n)))
         .ok_or_else(|| SfError::bad("MALFORMED_ID", format!("malformed id {id}")))?;
-    let ctx = Ctx::now(&call.user);
-    access.write(|db| plan_delete(db, object, id, &ctx).map(|p| (p.ops, p.id)))
+    access.write_as(&call.user, |db, ctx| {
+        plan_delete(db, object, id, ctx).map(|p| (p.ops, p.id))
+    })
 }
 
 /// `composite/sobjects/{Object}/{ExternalIdField}` (PATCH, v46+): upserts each record by the
@@ -320,23 +323,20 @@ fn upsert_one(
             )
         }
     };
-    let found = access.read(|db| matching(db, object, column, &value));
-    match found.as_slice() {
-        [] => create(access, call, object, &body).map(|id| (id, true)),
-        [id] => {
-            if let Some(k) = key {
-                body.remove(&k);
-            }
-            let ctx = Ctx::now(&call.user);
-            access
-                .write(|db| plan_update(db, object, id, &body, &ctx).map(|p| (p.ops, p.id)))
-                .map(|id| (id, false))
-        }
-        _ => Err(SfError::bad(
-            "DUPLICATE_EXTERNAL_ID",
-            format!("{field_name}: more than one record found for external id field: {value}"),
-        )),
+    if let Some(k) = key {
+        body.remove(&k);
     }
+    access
+        .write_as(&call.user, |db, ctx| {
+            plan_upsert(db, object, column, &value, &body, ctx)
+        })
+        .map_err(|e| {
+            if e.status == StatusCode::MULTIPLE_CHOICES {
+                SfError::bad("DUPLICATE_EXTERNAL_ID", e.message)
+            } else {
+                e
+            }
+        })
 }
 
 /// `composite/sobjects/{Object}`: read many records by id (POST body or GET query).

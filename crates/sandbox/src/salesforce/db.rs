@@ -145,10 +145,12 @@ impl Store {
             .collect()
     }
 
-    fn index_key(v: &Value) -> Option<String> {
+    /// The key a value has in an index: text folded to lower case, numbers in one canonical
+    /// form (`123` whether stored as 123 or 123.0).
+    pub fn index_key(v: &Value) -> Option<String> {
         match v {
             Value::String(s) => Some(twinsync_query::soql::fold_case(s)),
-            Value::Number(n) => Some(n.to_string()),
+            Value::Number(n) => n.as_f64().map(|f| f.to_string()),
             Value::Bool(b) => Some(b.to_string()),
             _ => None,
         }

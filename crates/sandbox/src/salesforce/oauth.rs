@@ -124,11 +124,9 @@ fn grant(
 pub async fn token(
     State(state): State<Arc<SfState>>,
     headers: HeaderMap,
-    body: String,
+    body: axum::body::Bytes,
 ) -> Response {
-    let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
-        .into_owned()
-        .collect();
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
     let grant_type = form.get("grant_type").map(String::as_str).unwrap_or("");
     let (client_id, client_secret) = client_credentials(&form, &headers);
     let known_grant = matches!(
@@ -353,7 +351,9 @@ pub async fn identity(
     headers: HeaderMap,
 ) -> Response {
     match caller(&state, &headers, &query) {
-        Some(me) if me.eq_ignore_ascii_case(&user) || user.len() == 15 => {
+        Some(me)
+            if twinsync_model::salesforce_id::normalize(&user).as_deref() == Some(me.as_str()) =>
+        {
             Json(identity_body(&state, &headers, &me)).into_response()
         }
         Some(_) => (StatusCode::FORBIDDEN, "Bad_Id").into_response(),
@@ -378,10 +378,8 @@ pub async fn userinfo(
 }
 
 /// `POST /services/oauth2/revoke`: forgets an access or refresh token.
-pub async fn revoke(State(state): State<Arc<SfState>>, body: String) -> Response {
-    let form: HashMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
-        .into_owned()
-        .collect();
+pub async fn revoke(State(state): State<Arc<SfState>>, body: axum::body::Bytes) -> Response {
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&body).into_owned().collect();
     let Some(token) = form.get("token") else {
         return refuse("unsupported_token_type", "this token type is not supported");
     };

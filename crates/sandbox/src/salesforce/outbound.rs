@@ -28,12 +28,23 @@ pub struct OutboundSpec {
     /// A SOQL `WHERE` condition the record must meet after the change (`Priority = 'High'`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<String>,
-    /// Retries of a failed delivery.
-    #[serde(default)]
+    /// Retries of a failed delivery; by default like the platform's: backoff doubling up to
+    /// two hours, for about a day.
+    #[serde(default = "platform_retry")]
     pub retry: RetryPolicy,
     /// Trust self-signed certificates of the receiver.
     #[serde(default)]
     pub accept_invalid_certs: bool,
+}
+
+/// The platform retries an unacknowledged message with exponential backoff capped at two
+/// hours and drops it after 24 hours: 30 attempts starting at one second come to about that.
+fn platform_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 30,
+        initial_backoff_ms: 1_000,
+        max_backoff_ms: 2 * 3_600_000,
+    }
 }
 
 impl OutboundSpec {
@@ -148,6 +159,10 @@ impl Outbound {
                     }
                     let text = match &record.values[c] {
                         Value::Null => continue,
+                        // xsd:dateTime wants `Z` (or `+00:00`), not the REST API's `+0000`.
+                        Value::String(s) if def.fields[c].sf_type == "datetime" => s
+                            .strip_suffix("+0000")
+                            .map_or_else(|| s.clone(), |t| format!("{t}Z")),
                         Value::String(s) => s.clone(),
                         other => other.to_string(),
                     };

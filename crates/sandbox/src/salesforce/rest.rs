@@ -201,7 +201,11 @@ pub async fn entry(
         let sessions = state.sessions.lock();
         match bearer(&headers).and_then(|t| sessions.check(t)) {
             Some(s) => s.user.clone(),
-            None => return SfError::session().into_response(),
+            None => {
+                let mut r = SfError::session().into_response();
+                add_limit_info(&state, &mut r);
+                return r;
+            }
         }
     };
     if !state.usage.take() {

@@ -116,8 +116,9 @@ pub async fn call(
     State(state): State<Arc<SfState>>,
     Path((_api, version)): Path<(String, String)>,
     headers: HeaderMap,
-    body: String,
+    body: axum::body::Bytes,
 ) -> Response {
+    let body = String::from_utf8_lossy(&body);
     let version = version.split('/').next().unwrap_or(&version).to_string();
     if versions::parse(&format!("v{version}")).is_none() {
         return fault(

@@ -7,7 +7,9 @@ use super::error::SfError;
 use super::render;
 use super::rest::{json_response, not_allowed, Call, Reply, ReplyBody};
 use super::tx::Access;
-use super::writes::{live_row, plan_create, plan_delete, plan_update, Counters, Ctx};
+use super::writes::{
+    live_row, matching, plan_create, plan_delete, plan_update, plan_upsert, Counters,
+};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use http::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -26,10 +28,9 @@ pub fn create(
     object: usize,
     body: &serde_json::Map<String, Value>,
 ) -> Result<String, SfError> {
-    let ctx = Ctx::now(&call.user);
-    access.write(|db| {
+    access.write_as(&call.user, |db, ctx| {
         let mut counters = Counters::default();
-        let planned = plan_create(db, object, body, &ctx, &mut counters)?;
+        let planned = plan_create(db, object, body, ctx, &mut counters)?;
         let mut ops = planned.ops;
         ops.extend(counters.ops());
         Ok((ops, planned.id))
@@ -118,13 +119,15 @@ pub fn record(access: &mut Access, call: &Call, name: &str, id: &str) -> Result<
         }
         Method::PATCH => {
             let body = call.json_object()?;
-            let ctx = Ctx::now(&call.user);
-            access.write(|db| plan_update(db, object, id, &body, &ctx).map(|p| (p.ops, ())))?;
+            access.write_as(&call.user, |db, ctx| {
+                plan_update(db, object, id, &body, ctx).map(|p| (p.ops, ()))
+            })?;
             Ok(Reply::empty(StatusCode::NO_CONTENT))
         }
         Method::DELETE => {
-            let ctx = Ctx::now(&call.user);
-            access.write(|db| plan_delete(db, object, id, &ctx).map(|p| (p.ops, ())))?;
+            access.write_as(&call.user, |db, ctx| {
+                plan_delete(db, object, id, ctx).map(|p| (p.ops, ()))
+            })?;
             Ok(Reply::empty(StatusCode::NO_CONTENT))
         }
         // POST sobjects/{Object}/Id creates with `Id` as the external id (v37+): not offered.
@@ -159,27 +162,31 @@ pub fn version_data(
     })
 }
 
-/// Ids of the live records of `object` whose `column` equals `value` (ignoring case).
-pub fn matching(db: &Db, object: usize, column: usize, value: &str) -> Vec<String> {
-    let store = &db.stores[object];
-    let keys = store
-        .lookup(column, &twinsync_query::soql::fold_case(value))
-        .unwrap_or_else(|| {
-            store
-                .rows()
-                .filter(|(_, r)| {
-                    r.values[column]
-                        .as_str()
-                        .is_some_and(|v| v.eq_ignore_ascii_case(value))
-                })
-                .map(|(k, _)| k)
-                .collect()
-        });
-    keys.into_iter()
-        .filter_map(|k| store.row(k))
-        .filter(|r| !r.deleted)
-        .filter_map(|r| r.values[0].as_str().map(String::from))
-        .collect()
+/// `300 Multiple Choices` with the URLs of the records an external id matched.
+fn multiple(ids: &[String], object_name: &str, call: &Call) -> Reply {
+    let urls: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            format!(
+                "/services/data/v{}/sobjects/{object_name}/{id}",
+                call.version
+            )
+        })
+        .collect();
+    json_response(StatusCode::MULTIPLE_CHOICES, json!(urls))
+}
+
+/// The answer to an upsert: 201 when created; 200 with `created:false` from v46, 204 before.
+fn upsert_reply(id: &str, created: bool, new_style: bool) -> Reply {
+    let mut out = json!({"id": id, "success": true, "errors": []});
+    if new_style {
+        out["created"] = json!(created);
+    }
+    match (created, new_style) {
+        (true, _) => json_response(StatusCode::CREATED, out),
+        (false, true) => json_response(StatusCode::OK, out),
+        (false, false) => Reply::empty(StatusCode::NO_CONTENT),
+    }
 }
 
 /// `sobjects/{Object}/{ExternalField}/{value}`: GET by external id, PATCH to upsert,
@@ -217,16 +224,7 @@ pub fn by_external_id(
         }
     });
     if found.len() > 1 {
-        let urls: Vec<String> = found
-            .iter()
-            .map(|id| {
-                format!(
-                    "/services/data/v{}/sobjects/{object_name}/{id}",
-                    call.version
-                )
-            })
-            .collect();
-        return Ok(json_response(StatusCode::MULTIPLE_CHOICES, json!(urls)));
+        return Ok(multiple(&found, &object_name, call));
     }
     match call.method {
         Method::GET => match found.first() {
@@ -240,8 +238,9 @@ pub fn by_external_id(
         },
         Method::DELETE => match found.first() {
             Some(id) => {
-                let ctx = Ctx::now(&call.user);
-                access.write(|db| plan_delete(db, object, id, &ctx).map(|p| (p.ops, ())))?;
+                access.write_as(&call.user, |db, ctx| {
+                    plan_delete(db, object, id, ctx).map(|p| (p.ops, ()))
+                })?;
                 Ok(Reply::empty(StatusCode::NO_CONTENT))
             }
             None => Err(SfError::not_found()),
@@ -268,36 +267,30 @@ pub fn by_external_id(
                 .next()
                 .and_then(|m| m.parse::<u32>().ok())
                 .is_some_and(|m| m >= 46);
-            match found.first() {
-                Some(id) => {
-                    let ctx = Ctx::now(&call.user);
-                    let id = id.clone();
-                    access.write(|db| {
-                        plan_update(db, object, &id, &body, &ctx).map(|p| (p.ops, ()))
-                    })?;
-                    if new_style {
-                        Ok(json_response(
-                            StatusCode::OK,
-                            json!({"id": id, "success": true, "errors": [], "created": false}),
-                        ))
-                    } else {
-                        Ok(Reply::empty(StatusCode::NO_CONTENT))
-                    }
+            if column == 0 {
+                // By record id: only an existing record can be updated.
+                let Some(id) = found.first().cloned() else {
+                    return Err(SfError::not_found());
+                };
+                access.write_as(&call.user, |db, ctx| {
+                    plan_update(db, object, &id, &body, ctx).map(|p| (p.ops, ()))
+                })?;
+                return Ok(upsert_reply(&id, false, new_style));
+            }
+            if found.is_empty() && call.query.get("updateOnly").map(String::as_str) == Some("true")
+            {
+                return Err(SfError::not_found());
+            }
+            // Look-up and write under one lock, so concurrent upserts of a new key make one record.
+            let result = access.write_as(&call.user, |db, ctx| {
+                plan_upsert(db, object, column, value, &body, ctx)
+            });
+            match result {
+                Ok((id, created)) => Ok(upsert_reply(&id, created, new_style)),
+                Err(e) if e.status == StatusCode::MULTIPLE_CHOICES => {
+                    Ok(multiple(&e.fields, &object_name, call))
                 }
-                None => {
-                    if call.query.get("updateOnly").map(String::as_str) == Some("true") {
-                        return Err(SfError::not_found());
-                    }
-                    if column != 0 {
-                        body.insert(field_name.clone(), Value::from(value));
-                    }
-                    let id = create(access, call, object, &body)?;
-                    let mut out = json!({"id": id, "success": true, "errors": []});
-                    if new_style {
-                        out["created"] = json!(true);
-                    }
-                    Ok(json_response(StatusCode::CREATED, out))
-                }
+                Err(e) => Err(e),
             }
         }
         _ => Err(not_allowed(&call.method, "GET,PATCH,DELETE,HEAD")),
@@ -321,7 +314,9 @@ fn window(call: &Call, max_days: i64) -> Result<(DateTime<Utc>, DateTime<Utc>), 
         })
     };
     let minute = |t: DateTime<Utc>| t.duration_trunc(Duration::minutes(1)).unwrap_or(t);
-    let (start, end) = (minute(read("start")?), minute(read("end")?));
+    // Nothing after the current minute is covered yet: a client that continues from
+    // `latestDateCovered` must not skip changes still to come.
+    let (start, end) = (minute(read("start")?), minute(read("end")?.min(Utc::now())));
     if end <= start {
         return Err(SfError::bad(
             "INVALID_REPLICATION_DATE",

@@ -6,7 +6,7 @@ use super::db::{Db, Op, RowRef};
 use super::error::SfError;
 use super::outbound::Outbound;
 use crate::common::faults::Faults;
-use crate::common::oplog::OpLog;
+use crate::common::oplog::{OpLog, OpLogError};
 use crate::common::stats::RequestStats;
 use http::{HeaderMap, StatusCode};
 use parking_lot::{Mutex, RwLock};
@@ -60,7 +60,9 @@ impl Sessions {
             Session {
                 user: user.to_string(),
                 app: app.to_string(),
-                expires: Instant::now() + ttl,
+                expires: Instant::now()
+                    .checked_add(ttl)
+                    .unwrap_or_else(|| Instant::now() + Duration::from_secs(100 * 365 * 86_400)),
             },
         );
         token
@@ -236,16 +238,20 @@ impl SfState {
             .collect();
         self.outbound.notify(db, &changed);
         if let Some(current) = log.as_mut() {
-            let records: usize = db.stores.iter().map(|s| s.rows().count()).sum();
-            if current.appended() > COMPACT_AFTER && current.appended() > 2 * records as u64 {
-                self.rewrite(db, log);
+            // Count the records only once enough changes piled up to make compaction worth it.
+            let due = current.appended() > COMPACT_AFTER && {
+                let records: usize = db.stores.iter().map(|s| s.rows().count()).sum();
+                current.appended() > 2 * records as u64
+            };
+            if due {
+                let _ = self.rewrite(db, log);
             }
         }
     }
 
     /// Rewrites the data file as a snapshot of `db`.
-    pub fn rewrite(&self, db: &Db, log: &mut Option<OpLog>) {
-        OpLog::rewrite(log, DATA_KIND, &db.snapshot());
+    pub fn rewrite(&self, db: &Db, log: &mut Option<OpLog>) -> Result<(), OpLogError> {
+        OpLog::rewrite(log, DATA_KIND, &db.snapshot())
     }
 
     /// The instance URL as the client addressed it.

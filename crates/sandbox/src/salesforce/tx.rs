@@ -8,6 +8,7 @@
 use super::db::{Db, Op};
 use super::error::SfError;
 use super::state::SfState;
+use super::writes::Ctx;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
@@ -159,6 +160,16 @@ impl Access<'_, '_> {
             Access::Shared(s) => f(&s.db.read()),
             Access::Tx(_, tx) => f(tx.db()),
         }
+    }
+
+    /// Like [`Access::write`], with a write context for `user` stamped once the org is
+    /// locked, so timestamps follow the order in which writes really happen.
+    pub fn write_as<R>(
+        &mut self,
+        user: &str,
+        f: impl FnOnce(&Db, &Ctx) -> Result<(Vec<Op>, R), SfError>,
+    ) -> Result<R, SfError> {
+        self.write(|db| f(db, &Ctx::now(user)))
     }
 
     /// Plans a change with `f` and applies the ops it returns.

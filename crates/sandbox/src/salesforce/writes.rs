@@ -3,7 +3,7 @@
 //! system and derived fields, auto-numbers, files, and cascades. Each returns the [`Op`]s to
 //! commit; nothing changes until the caller commits them.
 
-use super::db::{Db, Op};
+use super::db::{Db, Op, Store};
 use super::error::SfError;
 use super::schema::{ObjectDef, SfField};
 use base64::Engine;
@@ -265,8 +265,12 @@ fn checked_fields(
             unwritable.push(f.name().to_string());
             continue;
         }
-        let v = coerce(db, def, f, value)?;
-        if v.is_null() && !f.nillable && f.sf_type != "boolean" {
+        let mut v = coerce(db, def, f, value)?;
+        if v.is_null() && f.sf_type == "boolean" {
+            // Checkboxes are never null on the platform: clearing one unchecks it.
+            v = Value::Bool(false);
+        }
+        if v.is_null() && !f.nillable {
             if f.restricted {
                 return Err(restricted(def, f, ""));
             }
@@ -307,13 +311,10 @@ fn check_unique(
         if !f.unique {
             continue;
         }
-        let Some(v) = values[column].as_str() else {
+        let Some(v) = Store::index_key(&values[column]) else {
             continue;
         };
-        for key in store
-            .lookup(column, &twinsync_query::soql::fold_case(v))
-            .unwrap_or_default()
-        {
+        for key in store.lookup(column, &v).unwrap_or_default() {
             let Some(row) = store.row(key) else { continue };
             let id = row.values[0].as_str().unwrap_or_default();
             if !row.deleted && Some(id) != self_id {
@@ -652,6 +653,12 @@ pub fn plan_update(
 pub fn plan_delete(db: &Db, object: usize, id: &str, ctx: &Ctx) -> Result<Planned, SfError> {
     let (_, current) = live_row(db, object, id)?;
     let def = &db.stores[object].def;
+    if def.name == "User" {
+        return Err(SfError::bad(
+            "DELETE_FAILED",
+            "Users can't be deleted; deactivate them instead (IsActive = false).",
+        ));
+    }
     if def.name == "ContentVersion" {
         return Err(SfError::bad(
             "INVALID_CROSS_REFERENCE_KEY",
@@ -700,5 +707,71 @@ fn cascades(db: &Db, parent: &str) -> Vec<(usize, usize)> {
             let object = db.object(o)?;
             Some((object, db.stores[object].def.position(f)?))
         })
+        .collect()
+}
+
+/// What an upsert did: the record's id and whether it was created.
+pub type Upserted = (String, bool);
+
+/// Plans an upsert of `body` into the record of `object` whose external-id `column` equals
+/// `value`: an update when one record matches, a create (with the key set) when none does.
+/// Several matches are refused with status 300 and the matching ids in `fields`.
+pub fn plan_upsert(
+    db: &Db,
+    object: usize,
+    column: usize,
+    value: &str,
+    body: &Map<String, Value>,
+    ctx: &Ctx,
+) -> Result<(Vec<Op>, Upserted), SfError> {
+    let def = &db.stores[object].def;
+    let field = &def.fields[column];
+    let found = matching(db, object, column, value);
+    match found.as_slice() {
+        [] => {
+            let mut body = body.clone();
+            body.insert(field.name().to_string(), Value::from(value));
+            let mut counters = Counters::default();
+            let planned = plan_create(db, object, &body, ctx, &mut counters)?;
+            let mut ops = planned.ops;
+            ops.extend(counters.ops());
+            Ok((ops, (planned.id, true)))
+        }
+        [id] => plan_update(db, object, id, body, ctx).map(|p| (p.ops, (p.id, false))),
+        _ => Err(SfError::new(
+            http::StatusCode::MULTIPLE_CHOICES,
+            "MULTIPLE_CHOICES",
+            format!(
+                "{}: more than one record found for external id field: {value}",
+                field.name()
+            ),
+        )
+        .with_fields(found)),
+    }
+}
+
+/// Ids of the live records of `object` whose `column` equals `value` (text ignoring case,
+/// numbers by value).
+pub fn matching(db: &Db, object: usize, column: usize, value: &str) -> Vec<String> {
+    let store = &db.stores[object];
+    let key = if store.def.fields[column].def.ty.is_numeric() {
+        match value.trim().parse::<f64>() {
+            Ok(n) => n.to_string(),
+            Err(_) => return Vec::new(),
+        }
+    } else {
+        twinsync_query::soql::fold_case(value)
+    };
+    let keys = store.lookup(column, &key).unwrap_or_else(|| {
+        store
+            .rows()
+            .filter(|(_, r)| Store::index_key(&r.values[column]).as_deref() == Some(key.as_str()))
+            .map(|(k, _)| k)
+            .collect()
+    });
+    keys.into_iter()
+        .filter_map(|k| store.row(k))
+        .filter(|r| !r.deleted)
+        .filter_map(|r| r.values[0].as_str().map(String::from))
         .collect()
 }

@@ -66,10 +66,16 @@ pub async fn reset(State(state): State<Arc<SnState>>, body: axum::body::Bytes) -
             .await
             .unwrap_or_else(|_| super::db::Db::new(super::schema::all_tables()));
     {
+        // The data file first: if it cannot take the fresh data, nothing changes.
         let mut db = state.db.write();
-        *db = fresh;
         let mut log = state.oplog.lock();
-        state.rewrite(&db, &mut log);
+        if let Err(e) = state.rewrite(&fresh, &mut log) {
+            return problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("reset refused: the data file could not be rewritten: {e}"),
+            );
+        }
+        *db = fresh;
         state.webhooks.retain_registered(&db);
     }
     state.faults.clear();

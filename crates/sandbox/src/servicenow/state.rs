@@ -6,7 +6,7 @@ use super::db::{Db, Op};
 use super::error::SnError;
 use super::webhooks::{Event, Webhooks};
 use crate::common::faults::Faults;
-use crate::common::oplog::OpLog;
+use crate::common::oplog::{OpLog, OpLogError};
 use crate::common::stats::RequestStats;
 use axum::Router;
 use http::{HeaderMap, StatusCode};
@@ -76,17 +76,21 @@ impl SnState {
         }
         self.webhooks.notify(db, &events);
         if let Some(current) = log.as_mut() {
-            let records: usize = db.tables.iter().map(|t| t.len()).sum();
-            if current.appended() > COMPACT_AFTER && current.appended() > 2 * records as u64 {
-                self.rewrite(db, &mut log);
+            // Count the records only once enough changes piled up to make compaction worth it.
+            let due = current.appended() > COMPACT_AFTER && {
+                let records: usize = db.tables.iter().map(|t| t.len()).sum();
+                current.appended() > 2 * records as u64
+            };
+            if due {
+                let _ = self.rewrite(db, &mut log);
             }
         }
         Ok(())
     }
 
     /// Rewrites the data file as a snapshot of `db` (after a reset, or to compact it).
-    pub fn rewrite(&self, db: &Db, log: &mut Option<OpLog>) {
-        OpLog::rewrite(log, DATA_KIND, &db.snapshot());
+    pub fn rewrite(&self, db: &Db, log: &mut Option<OpLog>) -> Result<(), OpLogError> {
+        OpLog::rewrite(log, DATA_KIND, &db.snapshot())
     }
 
     /// The instance URL as the client addressed it, for links and `Location` headers.
