@@ -26,6 +26,48 @@ pub enum Command {
     /// Measure components under load.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Work with sync rules offline.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+/// Sync-rule tools.
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Dry-run a rule script on JSON files and print what it produces, without any node.
+    Test(RulesTestArgs),
+}
+
+/// Options of `twinsync rules test`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("script").required(true).args(["outgoing", "incoming"]))]
+pub struct RulesTestArgs {
+    /// An outgoing script: maps --entity to a replica, printed as JSON.
+    #[arg(long, value_name = "RULES")]
+    pub outgoing: Option<PathBuf>,
+    /// An incoming script: applies --replica to --entity and prints the changes it makes.
+    #[arg(long, value_name = "RULES", requires = "replica")]
+    pub incoming: Option<PathBuf>,
+    /// The local record as the platform's API returns it, plus `entityType` (and optionally
+    /// `comments`, `attachments`). Required for --outgoing; an empty record by default for
+    /// --incoming.
+    #[arg(long, value_name = "ENTITY.json")]
+    pub entity: Option<PathBuf>,
+    /// The received replica (for --incoming).
+    #[arg(long, value_name = "REPLICA.json")]
+    pub replica: Option<PathBuf>,
+    /// The replica received the time before (for --incoming).
+    #[arg(long, value_name = "PREVIOUS.json")]
+    pub previous: Option<PathBuf>,
+    /// Run as the first sync (no local twin yet), for --incoming.
+    #[arg(long)]
+    pub first_sync: bool,
+    /// Users `nodeHelper` can find: a JSON list of {"id", "email", "name"}.
+    #[arg(long, value_name = "USERS.json")]
+    pub users: Option<PathBuf>,
+    /// Stop the script after this many steps.
+    #[arg(long, value_name = "N", default_value_t = 1_000_000)]
+    pub max_steps: u64,
 }
 
 /// Platforms with a sandbox.

@@ -3,10 +3,11 @@
 mod bench;
 mod bench_salesforce;
 mod demo;
+mod rules;
 mod sandbox;
 mod sandbox_salesforce;
 
-use crate::cli::{BenchCommand, Command, SandboxCommand};
+use crate::cli::{BenchCommand, Command, RulesCommand, SandboxCommand};
 
 /// Runs a parsed command to completion.
 pub async fn run(command: Command) -> anyhow::Result<()> {
@@ -15,6 +16,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Sandbox(SandboxCommand::Servicenow(args)) => sandbox::run_servicenow(*args).await,
         Command::Sandbox(SandboxCommand::Salesforce(args)) => sandbox_salesforce::run(*args).await,
         Command::Bench(BenchCommand::Sandbox(args)) => bench::run_sandbox(args).await,
+        Command::Rules(RulesCommand::Test(args)) => rules::test(&args),
     }
 }
 

@@ -1,0 +1,145 @@
+//! The sync-rule language: a sandboxed Groovy dialect, so that rules written for Exalate
+//! paste in and run.
+//!
+//! [`Script::compile`] parses a script once (reporting every syntax error with its line and
+//! column); [`Script::run_outgoing`] maps a local entity to a replica and
+//! [`Script::run_incoming`] applies a received replica to a local entity, each within
+//! [`Limits`] and with no file, network, process or environment access.
+
+pub mod ast;
+mod builtins;
+pub mod error;
+pub mod host;
+mod interp;
+pub mod lex;
+pub mod limits;
+mod ops;
+pub mod parse;
+pub mod value;
+
+pub use error::{ErrorKind, Pos, ScriptError};
+pub use host::{NodeLookup, StaticUsers, UserInfo};
+pub use limits::Limits;
+pub use value::Value;
+
+use interp::{Ctrl, Interp, Scope};
+
+/// What a run may use and call: its limits and the node's look-ups.
+pub struct RunContext<'a> {
+    /// Sandbox limits.
+    pub limits: Limits,
+    /// User look-ups for `nodeHelper`.
+    pub lookup: &'a dyn NodeLookup,
+}
+
+/// The result of an incoming run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    /// The entity after the script ran.
+    pub entity: serde_json::Value,
+    /// The fields the script changed, with their new values (`comments` and `attachments`
+    /// included when they changed).
+    pub changes: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A compiled script, ready to run many times.
+#[derive(Debug, Clone)]
+pub struct Script {
+    name: String,
+    body: Vec<ast::Stmt>,
+}
+
+impl Script {
+    /// Parses `source`; `name` (`outgoing`, `incoming`) is used in error messages.
+    pub fn compile(name: &str, source: &str) -> Result<Script, Vec<ScriptError>> {
+        parse::parse(source)
+            .map(|body| Script {
+                name: name.to_string(),
+                body,
+            })
+            .map_err(|errors| errors.into_iter().map(|e| e.in_script(name)).collect())
+    }
+
+    /// The script's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn run(&self, scope: &Scope, interp: &mut Interp) -> Result<(), ScriptError> {
+        match interp.block(&self.body, scope) {
+            Ok(()) | Err(Ctrl::Return(_)) => Ok(()),
+            Err(Ctrl::Error(e)) => Err(e.in_script(&self.name)),
+            Err(Ctrl::Throw(v, pos)) => {
+                let message = match v {
+                    Value::Exception(m) => m.to_string(),
+                    other => other.to_text(),
+                };
+                Err(ScriptError {
+                    kind: ErrorKind::Thrown,
+                    pos,
+                    message,
+                    script: Some(self.name.clone()),
+                })
+            }
+            Err(Ctrl::Break) | Err(Ctrl::Continue) => Err(ScriptError::runtime(
+                Pos::default(),
+                "`break` or `continue` outside a loop",
+            )
+            .in_script(&self.name)),
+        }
+    }
+
+    /// Runs an outgoing script on `entity`; the replica it builds, as JSON.
+    pub fn run_outgoing(
+        &self,
+        entity: &serde_json::Value,
+        ctx: &RunContext,
+    ) -> Result<serde_json::Value, ScriptError> {
+        let scope = Scope::root();
+        let entity = Value::from_json(entity);
+        let replica = Value::map(Default::default());
+        scope.define("entity", entity.clone());
+        scope.define("issue", entity);
+        scope.define("replica", replica.clone());
+        let mut interp = Interp::new(ctx.limits, ctx.lookup);
+        self.run(&scope, &mut interp)?;
+        Ok(replica.to_json())
+    }
+
+    /// Runs an incoming script: applies `replica` to `entity` (with `previous`, the replica
+    /// received last time, and `first_sync` when no local twin exists yet).
+    pub fn run_incoming(
+        &self,
+        entity: &serde_json::Value,
+        replica: &serde_json::Value,
+        previous: Option<&serde_json::Value>,
+        first_sync: bool,
+        ctx: &RunContext,
+    ) -> Result<Applied, ScriptError> {
+        let scope = Scope::root();
+        let local = Value::from_json(entity);
+        let replica = Value::from_json(replica);
+        let previous = previous.map_or(Value::Null, Value::from_json);
+        scope.define("entity", local.clone());
+        scope.define("issue", local.clone());
+        scope.define("replica", replica.clone());
+        scope.define("previous", previous.clone());
+        scope.define("firstSync", Value::Bool(first_sync));
+        let mut interp = Interp::new(ctx.limits, ctx.lookup);
+        interp.sync = (replica, previous);
+        self.run(&scope, &mut interp)?;
+        let after = local.to_json();
+        let mut changes = serde_json::Map::new();
+        if let (serde_json::Value::Object(new), Some(old)) = (&after, entity.as_object()) {
+            for (k, v) in new {
+                if old.get(k) != Some(v) {
+                    changes.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        Ok(Applied {
+            entity: after,
+            changes,
+        })
+    }
+}

@@ -1,0 +1,332 @@
+//! Runtime values, with Groovy's truthiness, equality, ordering and string forms, and the
+//! conversions to and from JSON that entities and replicas travel in.
+
+use crate::ast::ClosureDef;
+use crate::interp::Scope;
+use chrono::NaiveDateTime;
+use indexmap::IndexMap;
+use std::cell::RefCell;
+use std::cmp::Ordering;
+use std::fmt::Write as _;
+use std::rc::Rc;
+
+/// A list shared by reference, as Groovy lists are.
+pub type List = Rc<RefCell<Vec<Value>>>;
+/// A map with string keys in insertion order, shared by reference.
+pub type Map = Rc<RefCell<IndexMap<String, Value>>>;
+
+/// A closure: its definition and the scope it closes over.
+#[derive(Debug)]
+pub struct Closure {
+    /// Parameters and body.
+    pub def: Rc<ClosureDef>,
+    /// The variables visible where it was written.
+    pub scope: Scope,
+}
+
+/// Objects the host provides (helpers), dispatched by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Host {
+    /// `commentHelper`
+    CommentHelper,
+    /// `attachmentHelper`
+    AttachmentHelper,
+    /// `nodeHelper`
+    NodeHelper,
+    /// `syncHelper`
+    SyncHelper,
+    /// The `Date` class (`Date.parse`).
+    DateClass,
+    /// `Math`
+    MathClass,
+}
+
+/// A value.
+#[derive(Debug, Clone)]
+pub enum Value {
+    /// `null`
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A whole number.
+    Int(i64),
+    /// A decimal number.
+    Dec(f64),
+    /// Text.
+    Str(Rc<str>),
+    /// A list.
+    List(List),
+    /// A map.
+    Map(Map),
+    /// A closure.
+    Closure(Rc<Closure>),
+    /// An integer range, both ends included.
+    Range(i64, i64),
+    /// A date and time (UTC).
+    Date(NaiveDateTime),
+    /// A thrown exception: its message.
+    Exception(Rc<str>),
+    /// A host object.
+    Host(Host),
+}
+
+impl Value {
+    /// A string value.
+    pub fn str(s: &str) -> Value {
+        Value::Str(Rc::from(s))
+    }
+
+    /// A new list value.
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(Rc::new(RefCell::new(items)))
+    }
+
+    /// A new map value.
+    pub fn map(entries: IndexMap<String, Value>) -> Value {
+        Value::Map(Rc::new(RefCell::new(entries)))
+    }
+
+    /// Groovy truth: null, false, 0, "", empty collections are false.
+    pub fn truthy(&self) -> bool {
+        match self {
+            Value::Null => false,
+            Value::Bool(b) => *b,
+            Value::Int(n) => *n != 0,
+            Value::Dec(n) => *n != 0.0,
+            Value::Str(s) => !s.is_empty(),
+            Value::List(l) => !l.borrow().is_empty(),
+            Value::Map(m) => !m.borrow().is_empty(),
+            Value::Range(..) | Value::Closure(_) | Value::Date(_) | Value::Host(_) => true,
+            Value::Exception(_) => true,
+        }
+    }
+
+    /// The type name used in error messages.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "Boolean",
+            Value::Int(_) => "Integer",
+            Value::Dec(_) => "BigDecimal",
+            Value::Str(_) => "String",
+            Value::List(_) => "List",
+            Value::Map(_) => "Map",
+            Value::Closure(_) => "Closure",
+            Value::Range(..) => "Range",
+            Value::Date(_) => "Date",
+            Value::Exception(_) => "Exception",
+            Value::Host(_) => "helper",
+        }
+    }
+
+    /// A number as f64, if it is one.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(n) => Some(*n as f64),
+            Value::Dec(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The elements of a list or range (a copy), for iteration.
+    pub fn items(&self) -> Option<Vec<Value>> {
+        match self {
+            Value::List(l) => Some(l.borrow().clone()),
+            Value::Range(a, b) => Some(range_items(*a, *b)),
+            _ => None,
+        }
+    }
+
+    /// Groovy `==`: numbers by value, collections element by element.
+    pub fn equals(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Null, Value::Null) => true,
+            (Value::Null, _) | (_, Value::Null) => false,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (a, b) if a.as_f64().is_some() && b.as_f64().is_some() => a.as_f64() == b.as_f64(),
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Str(a), Value::Str(b)) => a == b,
+            (Value::List(a), Value::List(b)) => {
+                Rc::ptr_eq(a, b) || {
+                    let (a, b) = (a.borrow(), b.borrow());
+                    a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.equals(y))
+                }
+            }
+            (Value::Map(a), Value::Map(b)) => {
+                Rc::ptr_eq(a, b) || {
+                    let (a, b) = (a.borrow(), b.borrow());
+                    a.len() == b.len()
+                        && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| v.equals(w)))
+                }
+            }
+            (Value::Range(a, b), Value::Range(c, d)) => a == c && b == d,
+            (Value::Range(..), Value::List(_)) | (Value::List(_), Value::Range(..)) => {
+                self.items().zip(other.items()).is_some_and(|(x, y)| {
+                    x.len() == y.len() && x.iter().zip(y.iter()).all(|(a, b)| a.equals(b))
+                })
+            }
+            (Value::Date(a), Value::Date(b)) => a == b,
+            (Value::Exception(a), Value::Exception(b)) => a == b,
+            (Value::Host(a), Value::Host(b)) => a == b,
+            (Value::Closure(a), Value::Closure(b)) => Rc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
+    /// Groovy ordering for `<`, `<=>` and sorting; `None` when the values do not compare.
+    pub fn compare(&self, other: &Value) -> Option<Ordering> {
+        match (self, other) {
+            (Value::Null, Value::Null) => Some(Ordering::Equal),
+            (Value::Null, _) => Some(Ordering::Less),
+            (_, Value::Null) => Some(Ordering::Greater),
+            (Value::Int(a), Value::Int(b)) => Some(a.cmp(b)),
+            (a, b) if a.as_f64().is_some() && b.as_f64().is_some() => {
+                a.as_f64()?.partial_cmp(&b.as_f64()?)
+            }
+            (Value::Str(a), Value::Str(b)) => Some(a.cmp(b)),
+            (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
+            (Value::Date(a), Value::Date(b)) => Some(a.cmp(b)),
+            _ => None,
+        }
+    }
+
+    /// The value as Groovy's `toString()` writes it.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        self.write_text(&mut out, 0);
+        out
+    }
+
+    fn write_text(&self, out: &mut String, depth: usize) {
+        if depth > 20 {
+            out.push_str("...");
+            return;
+        }
+        match self {
+            Value::Null => out.push_str("null"),
+            Value::Bool(b) => {
+                let _ = write!(out, "{b}");
+            }
+            Value::Int(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Value::Dec(n) => out.push_str(&format_decimal(*n)),
+            Value::Str(s) => out.push_str(s),
+            Value::List(l) => {
+                out.push('[');
+                for (i, v) in l.borrow().iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    v.write_text(out, depth + 1);
+                }
+                out.push(']');
+            }
+            Value::Map(m) => {
+                out.push('[');
+                let m = m.borrow();
+                if m.is_empty() {
+                    out.push(':');
+                }
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    out.push_str(k);
+                    out.push(':');
+                    v.write_text(out, depth + 1);
+                }
+                out.push(']');
+            }
+            Value::Range(a, b) => {
+                let _ = write!(out, "{a}..{b}");
+            }
+            Value::Closure(_) => out.push_str("Closure"),
+            Value::Date(d) => {
+                let _ = write!(out, "{}", d.format("%a %b %d %H:%M:%S UTC %Y"));
+            }
+            Value::Exception(m) => {
+                let _ = write!(out, "java.lang.Exception: {m}");
+            }
+            Value::Host(h) => {
+                let _ = write!(out, "{h:?}");
+            }
+        }
+    }
+
+    /// Converts JSON (an entity, a replica) into a value.
+    pub fn from_json(v: &serde_json::Value) -> Value {
+        match v {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Dec(n.as_f64().unwrap_or(0.0)),
+            },
+            serde_json::Value::String(s) => Value::str(s),
+            serde_json::Value::Array(a) => Value::list(a.iter().map(Value::from_json).collect()),
+            serde_json::Value::Object(o) => Value::map(
+                o.iter()
+                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Converts a value to JSON; closures and helpers become their names, dates ISO text.
+    pub fn to_json(&self) -> serde_json::Value {
+        self.to_json_depth(0)
+    }
+
+    fn to_json_depth(&self, depth: usize) -> serde_json::Value {
+        use serde_json::Value as J;
+        if depth > 64 {
+            return J::Null;
+        }
+        match self {
+            Value::Null => J::Null,
+            Value::Bool(b) => J::Bool(*b),
+            Value::Int(n) => J::from(*n),
+            Value::Dec(n) => serde_json::Number::from_f64(*n).map_or(J::Null, J::Number),
+            Value::Str(s) => J::String(s.to_string()),
+            Value::List(l) => J::Array(
+                l.borrow()
+                    .iter()
+                    .map(|v| v.to_json_depth(depth + 1))
+                    .collect(),
+            ),
+            Value::Range(a, b) => J::Array(
+                range_items(*a, *b)
+                    .iter()
+                    .map(|v| v.to_json_depth(depth + 1))
+                    .collect(),
+            ),
+            Value::Map(m) => J::Object(
+                m.borrow()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json_depth(depth + 1)))
+                    .collect(),
+            ),
+            Value::Date(d) => J::String(d.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            other => J::String(other.to_text()),
+        }
+    }
+}
+
+/// Decimals as Groovy prints them: `3.5`, and `3.0` rather than `3`.
+pub fn format_decimal(n: f64) -> String {
+    if n.is_finite() && n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{n:.1}")
+    } else {
+        format!("{n}")
+    }
+}
+
+/// The integers of a range, either direction (capped by the caller's size limit).
+pub fn range_items(a: i64, b: i64) -> Vec<Value> {
+    if a <= b {
+        (a..=b).map(Value::Int).collect()
+    } else {
+        (b..=a).rev().map(Value::Int).collect()
+    }
+}

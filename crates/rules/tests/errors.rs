@@ -1,0 +1,160 @@
+//! Error messages pinned: the line, column and wording an admin sees for syntax errors,
+//! runtime errors and limits.
+
+use serde_json::json;
+use std::time::Duration;
+use twinsync_rules::{ErrorKind, Limits, RunContext, Script, StaticUsers};
+
+fn compile_errors(src: &str) -> Vec<String> {
+    Script::compile("outgoing", src)
+        .err()
+        .unwrap_or_default()
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+fn run_error(src: &str) -> twinsync_rules::ScriptError {
+    run_error_with(src, Limits::default())
+}
+
+fn run_error_with(src: &str, limits: Limits) -> twinsync_rules::ScriptError {
+    let users = StaticUsers::default();
+    let ctx = RunContext {
+        limits,
+        lookup: &users,
+    };
+    let script = Script::compile("incoming", src).unwrap_or_else(|e| panic!("{e:?}"));
+    script
+        .run_incoming(
+            &json!({"entityType": "Case", "Subject": "s"}),
+            &json!({"summary": "x"}),
+            None,
+            true,
+            &ctx,
+        )
+        .expect_err("the script fails")
+}
+
+#[test]
+fn syntax_errors_name_line_column_and_what_was_expected() {
+    assert_eq!(
+        compile_errors("replica.summary = entity.short_description\nreplica.status = \n"),
+        // A value may continue on the next line after `=`, so the script ends first.
+        ["outgoing script, line 3, column 1: syntax error: expected an expression but found the end of the script"]
+    );
+    assert_eq!(
+        compile_errors("if (entity.priority == '1' {\n  replica.priority = 'High'\n}"),
+        ["outgoing script, line 1, column 28: syntax error: expected `)` but found `{`"]
+    );
+    assert_eq!(
+        compile_errors("def m = [a: 1, b: 2\nreplica.x = m.a"),
+        ["outgoing script, line 2, column 1: syntax error: expected `]` but found `replica`"]
+    );
+    // Every error of the script, not just the first.
+    let all = compile_errors("x = ]\ny = 1\nif (y) {\n z = )\n}\nw = 'open");
+    assert_eq!(all.len(), 3, "{all:?}");
+    assert!(all[0].contains("line 1, column 5"));
+    assert!(all[1].contains("line 4, column 6"));
+    assert!(
+        all[2].contains("line 6, column 5") && all[2].contains("unterminated string"),
+        "{all:?}"
+    );
+    assert_eq!(
+        compile_errors("if (x) {\n  y = 1\n"),
+        ["outgoing script, line 3, column 1: syntax error: expected `}` but found the end of the script"]
+    );
+    assert_eq!(
+        compile_errors("else { x = 1 }"),
+        ["outgoing script, line 1, column 1: syntax error: `else` without a matching `if`"]
+    );
+}
+
+#[test]
+fn runtime_errors_name_the_script_position_and_the_problem() {
+    let e = run_error("def x = entity.missing\nentity.Subject = x.trim()");
+    assert_eq!(e.kind, ErrorKind::Runtime);
+    assert_eq!(
+        e.to_string(),
+        "incoming script, line 2, column 19: error: cannot call `trim()` on null (use `?.trim()` when the value may be missing)"
+    );
+    let e = run_error("entity.Subject = 10 / (replica.count ?: 0)");
+    assert_eq!(
+        e.to_string(),
+        "incoming script, line 1, column 21: error: division by zero"
+    );
+    let e = run_error("entity.Subject = replica.summary.nope()");
+    assert_eq!(
+        e.to_string(),
+        "incoming script, line 1, column 33: error: a String has no method `nope`"
+    );
+    let e = run_error("def y = undefinedThing + 1");
+    assert!(
+        e.to_string()
+            .contains("line 1, column 9: error: unknown variable `undefinedThing`"),
+        "{e}"
+    );
+    let e =
+        run_error("if (firstSync) {\n  throw new Exception(\"no twin for \" + replica.summary)\n}");
+    assert_eq!(e.kind, ErrorKind::Thrown);
+    assert_eq!(
+        e.to_string(),
+        "incoming script, line 2, column 3: uncaught exception: no twin for x"
+    );
+}
+
+#[test]
+fn the_sandbox_refuses_files_processes_and_the_environment() {
+    for (src, col) in [
+        ("def f = new File('/etc/passwd')", 9),
+        ("def h = System.getenv('HOME')", 9),
+        ("def p = 'ls'.execute()", 13),
+        ("def c = entity.getClass()", 15),
+    ] {
+        let e = run_error(src);
+        assert!(
+            e.to_string().contains(&format!("line 1, column {col}")),
+            "{src}: {e}"
+        );
+        assert!(
+            e.to_string().contains("not available in sync rules"),
+            "{src}: {e}"
+        );
+    }
+}
+
+#[test]
+fn limits_fail_with_an_error_naming_the_limit() {
+    let e = run_error("while (true) { }");
+    assert_eq!(e.kind, ErrorKind::Limit);
+    assert!(
+        e.to_string().contains("step limit of 1000000 reached"),
+        "{e}"
+    );
+    let e = run_error("def f\nf = { n -> f(n + 1) }\nf(0)");
+    assert!(
+        e.to_string()
+            .contains("recursion depth limit of 200 reached"),
+        "{e}"
+    );
+    let e = run_error("def s = 'ab'\nwhile (true) { s = s + s }");
+    assert!(e.to_string().contains("string size limit"), "{e}");
+    let e = run_error("def l = []\nwhile (true) { l << 1 }");
+    assert!(
+        e.to_string()
+            .contains("collection size limit of 100000 elements"),
+        "{e}"
+    );
+    let e = run_error_with(
+        "while (true) { def x = 1 }",
+        Limits {
+            max_steps: u64::MAX,
+            max_time: Duration::from_millis(50),
+            ..Limits::default()
+        },
+    );
+    assert!(e.to_string().contains("time limit"), "{e}");
+    // Limits cannot be caught by the script.
+    let e = run_error("try { while (true) { } } catch (e) { entity.Subject = 'caught' }");
+    assert_eq!(e.kind, ErrorKind::Limit);
+}
