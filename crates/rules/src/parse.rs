@@ -361,7 +361,7 @@ impl Parser {
             _ => None,
         };
         let kind = match word.as_deref() {
-            Some("def") if matches!(self.peek_at(1), Tok::Ident(_)) => return self.declaration(),
+            Some("def") => return self.declaration(),
             Some(_) if self.typed_declaration_ahead() => return self.declaration(),
             Some("if") => {
                 self.bump();
