@@ -5,9 +5,8 @@
 use crate::error::Pos;
 use crate::interp::{fail, Ctrl, Eval, Interp};
 use crate::ops::{binary, contains};
-use crate::value::{Closure, Value};
+use crate::value::{Closure, Entries, Value};
 use chrono::{NaiveDate, NaiveDateTime};
-use indexmap::IndexMap;
 use std::cmp::Ordering;
 use std::rc::Rc;
 
@@ -232,7 +231,7 @@ pub fn construct(ty: &str, args: Vec<Value>, pos: Pos) -> Eval {
         "ArrayList" | "LinkedList" | "HashSet" | "LinkedHashSet" => {
             Ok(Value::list(arg(0).items().unwrap_or_default()))
         }
-        "HashMap" | "LinkedHashMap" | "TreeMap" => Ok(Value::map(IndexMap::new())),
+        "HashMap" | "LinkedHashMap" | "TreeMap" => Ok(Value::map(Entries::default())),
         "Date" => match arg(0) {
             Value::Int(ms) => chrono::DateTime::from_timestamp_millis(ms)
                 .map(|d| Value::Date(d.naive_utc()))
@@ -745,7 +744,7 @@ fn list_method(it: &mut Interp, o: &Value, name: &str, args: Vec<Value>, pos: Po
         }
         "collectEntries" => {
             let c = closure_arg(&args, 0, name, pos)?;
-            let mut out = IndexMap::new();
+            let mut out = Entries::default();
             for v in &items {
                 match call1(it, &c, v)? {
                     Value::List(pair) if pair.borrow().len() == 2 => {
@@ -1058,7 +1057,7 @@ fn list_method(it: &mut Interp, o: &Value, name: &str, args: Vec<Value>, pos: Po
         }
         "groupBy" | "countBy" => {
             let c = closure_arg(&args, 0, name, pos)?;
-            let mut out: IndexMap<String, Value> = IndexMap::new();
+            let mut out: Entries = Entries::default();
             for v in &items {
                 let key = call1(it, &c, v)?.to_text();
                 if name == "groupBy" {
@@ -1162,7 +1161,7 @@ fn map_method(
         if c.def.params.len() >= 2 {
             it.call_closure(c, vec![Value::str(k), v.clone()], pos)
         } else {
-            let mut e = IndexMap::new();
+            let mut e = Entries::default();
             e.insert("key".to_string(), Value::str(k));
             e.insert("value".to_string(), v.clone());
             it.call_closure(c, vec![Value::map(e)], pos)
@@ -1221,7 +1220,7 @@ fn map_method(
         }
         "collectEntries" => {
             let c = closure_arg(&args, 0, name, pos)?;
-            let mut out = IndexMap::new();
+            let mut out = Entries::default();
             for (k, v) in &entries {
                 match call_kv(it, &c, k, v)? {
                     Value::List(pair) if pair.borrow().len() == 2 => {
@@ -1243,7 +1242,7 @@ fn map_method(
         }
         "findAll" => {
             let c = closure_arg(&args, 0, name, pos)?;
-            let mut out = IndexMap::new();
+            let mut out = Entries::default();
             for (k, v) in &entries {
                 if call_kv(it, &c, k, v)?.truthy() {
                     out.insert(k.clone(), v.clone());
@@ -1255,7 +1254,7 @@ fn map_method(
             let c = closure_arg(&args, 0, name, pos)?;
             for (k, v) in &entries {
                 if call_kv(it, &c, k, v)?.truthy() {
-                    let mut e = IndexMap::new();
+                    let mut e = Entries::default();
                     e.insert("key".to_string(), Value::str(k));
                     e.insert("value".to_string(), v.clone());
                     return Ok(Value::map(e));
@@ -1278,7 +1277,7 @@ fn map_method(
             entries
                 .iter()
                 .map(|(k, v)| {
-                    let mut e = IndexMap::new();
+                    let mut e = Entries::default();
                     e.insert("key".to_string(), Value::str(k));
                     e.insert("value".to_string(), v.clone());
                     Value::map(e)

@@ -3,8 +3,7 @@
 
 use crate::error::Pos;
 use crate::interp::{fail, Eval, Interp};
-use crate::value::{Host, Value};
-use indexmap::IndexMap;
+use crate::value::{Entries, Host, Value};
 
 /// A platform user as `nodeHelper` returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +46,7 @@ fn user_value(u: Option<UserInfo>) -> Value {
     match u {
         None => Value::Null,
         Some(u) => {
-            let mut m = IndexMap::new();
+            let mut m = Entries::default();
             m.insert("id".to_string(), Value::str(&u.id));
             m.insert("email".to_string(), Value::str(&u.email));
             m.insert("name".to_string(), Value::str(&u.name));
@@ -93,7 +92,7 @@ fn merge(entity: &Value, replica: &Value, list: &str, keep: &[&str], compare: &s
             }
             Some(_) => {}
             None => {
-                let mut m = IndexMap::new();
+                let mut m = Entries::default();
                 for k in keep {
                     m.insert((*k).to_string(), field(&remote, k));
                 }

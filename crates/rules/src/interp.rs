@@ -4,10 +4,8 @@ use crate::ast::{BinOp, ClosureDef, Expr, ExprKind, GPart, Stmt, StmtKind, Targe
 use crate::error::{ErrorKind, Pos, ScriptError};
 use crate::host::NodeLookup;
 use crate::limits::Limits;
-use crate::value::{Closure, Host, Value};
-use indexmap::IndexMap;
+use crate::value::{Closure, Entries, Host, Value};
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Instant;
 
@@ -15,10 +13,11 @@ use std::time::Instant;
 #[derive(Debug, Clone)]
 pub struct Scope(Rc<ScopeFrame>);
 
-/// One level of variables.
+/// One level of variables: a short list searched linearly, which beats hashing for the
+/// handful of variables a block or closure declares.
 #[derive(Debug)]
 pub struct ScopeFrame {
-    vars: RefCell<HashMap<String, Value>>,
+    vars: RefCell<Vec<(Rc<str>, Value)>>,
     parent: Option<Scope>,
 }
 
@@ -26,7 +25,7 @@ impl Scope {
     /// An outermost scope.
     pub fn root() -> Scope {
         Scope(Rc::new(ScopeFrame {
-            vars: RefCell::new(HashMap::new()),
+            vars: RefCell::new(Vec::new()),
             parent: None,
         }))
     }
@@ -34,21 +33,25 @@ impl Scope {
     /// A nested scope.
     pub fn child(&self) -> Scope {
         Scope(Rc::new(ScopeFrame {
-            vars: RefCell::new(HashMap::new()),
+            vars: RefCell::new(Vec::new()),
             parent: Some(self.clone()),
         }))
     }
 
     /// Declares a variable here.
     pub fn define(&self, name: &str, v: Value) {
-        self.0.vars.borrow_mut().insert(name.to_string(), v);
+        let mut vars = self.0.vars.borrow_mut();
+        match vars.iter_mut().find(|(n, _)| &**n == name) {
+            Some(slot) => slot.1 = v,
+            None => vars.push((Rc::from(name), v)),
+        }
     }
 
     /// Reads a variable from the nearest scope that has it.
     pub fn get(&self, name: &str) -> Option<Value> {
         let mut s = Some(self);
         while let Some(scope) = s {
-            if let Some(v) = scope.0.vars.borrow().get(name) {
+            if let Some((_, v)) = scope.0.vars.borrow().iter().find(|(n, _)| &**n == name) {
                 return Some(v.clone());
             }
             s = scope.0.parent.as_ref();
@@ -60,8 +63,14 @@ impl Scope {
     fn set(&self, name: &str, v: Value) -> Result<(), Value> {
         let mut s = Some(self);
         while let Some(scope) = s {
-            if let Some(slot) = scope.0.vars.borrow_mut().get_mut(name) {
-                *slot = v;
+            if let Some(slot) = scope
+                .0
+                .vars
+                .borrow_mut()
+                .iter_mut()
+                .find(|(n, _)| &**n == name)
+            {
+                slot.1 = v;
                 return Ok(());
             }
             s = scope.0.parent.as_ref();
@@ -105,6 +114,7 @@ pub struct Interp<'h> {
     pub limits: Limits,
     steps: u64,
     depth: usize,
+    nesting: usize,
     started: Instant,
     /// The node's user look-ups (`nodeHelper`).
     pub lookup: &'h dyn NodeLookup,
@@ -119,6 +129,7 @@ impl<'h> Interp<'h> {
             limits,
             steps: 0,
             depth: 0,
+            nesting: 0,
             started: Instant::now(),
             lookup,
             sync: (Value::Null, Value::Null),
@@ -183,11 +194,24 @@ impl<'h> Interp<'h> {
     }
 
     fn stmt(&mut self, s: &Stmt, scope: &Scope) -> Eval<()> {
-        stacker::maybe_grow(
-            crate::parse::STACK_RED_ZONE,
-            crate::parse::STACK_GROWTH,
-            || self.stmt_inner(s, scope),
-        )
+        self.nested(|me| me.stmt_inner(s, scope))
+    }
+
+    /// Runs `f` one level deeper; every few levels, makes sure enough stack is left (a fresh
+    /// segment is used otherwise), so that deep but limited nesting never overflows.
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        self.nesting += 1;
+        let r = if self.nesting % 8 == 0 {
+            stacker::maybe_grow(
+                crate::parse::STACK_RED_ZONE,
+                crate::parse::STACK_GROWTH,
+                || f(self),
+            )
+        } else {
+            f(self)
+        };
+        self.nesting -= 1;
+        r
     }
 
     fn stmt_inner(&mut self, s: &Stmt, scope: &Scope) -> Eval<()> {
@@ -360,7 +384,7 @@ impl<'h> Interp<'h> {
                 .borrow()
                 .iter()
                 .map(|(k, v)| {
-                    let mut e = IndexMap::new();
+                    let mut e = Entries::default();
                     e.insert("key".to_string(), Value::str(k));
                     e.insert("value".to_string(), v.clone());
                     Value::map(e)
@@ -385,7 +409,12 @@ impl<'h> Interp<'h> {
         }
         let scope = c.scope.child();
         bind_params(&c.def, &scope, args);
-        let r = match self.block_value(&c.def.body, &scope) {
+        // Closure calls are where recursion happens: make sure there is stack for it.
+        let r = match stacker::maybe_grow(
+            crate::parse::STACK_RED_ZONE,
+            crate::parse::STACK_GROWTH,
+            || self.block_value(&c.def.body, &scope),
+        ) {
             Ok(v) => Ok(v),
             Err(Ctrl::Return(v)) => Ok(v),
             Err(e) => Err(e),
@@ -429,11 +458,7 @@ impl<'h> Interp<'h> {
 
     /// Evaluates an expression.
     pub fn expr(&mut self, e: &Expr, scope: &Scope) -> Eval {
-        stacker::maybe_grow(
-            crate::parse::STACK_RED_ZONE,
-            crate::parse::STACK_GROWTH,
-            || self.expr_inner(e, scope),
-        )
+        self.nested(|me| me.expr_inner(e, scope))
     }
 
     fn expr_inner(&mut self, e: &Expr, scope: &Scope) -> Eval {
@@ -465,7 +490,7 @@ impl<'h> Interp<'h> {
                 Ok(Value::list(out))
             }
             ExprKind::Map(entries) => {
-                let mut out = IndexMap::new();
+                let mut out = Entries::default();
                 for (k, v) in entries {
                     let key = self.expr(k, scope)?.to_text();
                     let value = self.expr(v, scope)?;

@@ -12,8 +12,13 @@ use std::rc::Rc;
 
 /// A list shared by reference, as Groovy lists are.
 pub type List = Rc<RefCell<Vec<Value>>>;
+/// The entries of a map: string keys in insertion order (Groovy's `LinkedHashMap`), hashed
+/// with FxHash, which is several times faster than SipHash on short keys; scripts are
+/// written by admins, so flooding resistance is not needed.
+pub type Entries = IndexMap<String, Value, rustc_hash::FxBuildHasher>;
+
 /// A map with string keys in insertion order, shared by reference.
-pub type Map = Rc<RefCell<IndexMap<String, Value>>>;
+pub type Map = Rc<RefCell<Entries>>;
 
 /// A closure: its definition and the scope it closes over.
 #[derive(Debug)]
@@ -82,7 +87,7 @@ impl Value {
     }
 
     /// A new map value.
-    pub fn map(entries: IndexMap<String, Value>) -> Value {
+    pub fn map(entries: Entries) -> Value {
         Value::Map(Rc::new(RefCell::new(entries)))
     }
 
@@ -265,11 +270,13 @@ impl Value {
             },
             serde_json::Value::String(s) => Value::str(s),
             serde_json::Value::Array(a) => Value::list(a.iter().map(Value::from_json).collect()),
-            serde_json::Value::Object(o) => Value::map(
-                o.iter()
-                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
-                    .collect(),
-            ),
+            serde_json::Value::Object(o) => {
+                let mut entries = Entries::with_capacity_and_hasher(o.len(), Default::default());
+                for (k, v) in o {
+                    entries.insert(k.clone(), Value::from_json(v));
+                }
+                Value::map(entries)
+            }
         }
     }
 
