@@ -136,6 +136,9 @@ fn bench(c: &mut Criterion) {
     group.bench_function("twinsync JSON in and out only", |b| {
         b.iter(|| twinsync_rules::Value::from_json(black_box(&entity)).to_json())
     });
+    group.bench_function("twinsync JSON in only", |b| {
+        b.iter(|| twinsync_rules::Value::from_json(black_box(&entity)))
+    });
     group.bench_function("rhai compile", |b| {
         b.iter(|| engine.compile(black_box(RHAI)).expect("compiles"))
     });

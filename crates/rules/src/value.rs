@@ -308,12 +308,14 @@ impl Value {
                     .map(|v| v.to_json_depth(depth + 1))
                     .collect(),
             ),
-            Value::Map(m) => J::Object(
-                m.borrow()
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.to_json_depth(depth + 1)))
-                    .collect(),
-            ),
+            Value::Map(m) => {
+                let m = m.borrow();
+                let mut out = serde_json::Map::with_capacity(m.len());
+                for (k, v) in m.iter() {
+                    out.insert(k.clone(), v.to_json_depth(depth + 1));
+                }
+                J::Object(out)
+            }
             Value::Date(d) => J::String(d.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
             other => J::String(other.to_text()),
         }
