@@ -41,6 +41,8 @@ pub struct ScriptError {
     pub message: String,
     /// Which script (`outgoing`, `incoming`), once known.
     pub script: Option<String>,
+    /// The source line the error is on, once known, to show the offending expression.
+    pub excerpt: Option<String>,
 }
 
 impl ScriptError {
@@ -51,6 +53,7 @@ impl ScriptError {
             pos,
             message: message.into(),
             script: None,
+            excerpt: None,
         }
     }
 
@@ -61,6 +64,7 @@ impl ScriptError {
             pos,
             message: message.into(),
             script: None,
+            excerpt: None,
         }
     }
 
@@ -71,6 +75,7 @@ impl ScriptError {
             pos,
             message: message.into(),
             script: None,
+            excerpt: None,
         }
     }
 
@@ -78,6 +83,28 @@ impl ScriptError {
     pub fn in_script(mut self, name: &str) -> Self {
         self.script = Some(name.to_string());
         self
+    }
+
+    /// This error with the line of `source` it points at.
+    pub fn with_source(mut self, source: &str) -> Self {
+        if self.pos.line > 0 {
+            self.excerpt = source
+                .lines()
+                .nth(self.pos.line as usize - 1)
+                .map(|l| l.trim_end().to_string());
+        }
+        self
+    }
+
+    /// The error with the offending source line and a caret under the column, for people.
+    pub fn report(&self) -> String {
+        match &self.excerpt {
+            Some(line) => format!(
+                "{self}\n    {line}\n    {}^",
+                " ".repeat(self.pos.col.saturating_sub(1) as usize)
+            ),
+            None => self.to_string(),
+        }
     }
 }
 

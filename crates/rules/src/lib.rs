@@ -47,6 +47,7 @@ pub struct Applied {
 pub struct Script {
     name: String,
     body: Vec<ast::Stmt>,
+    source: std::rc::Rc<str>,
 }
 
 impl Script {
@@ -56,8 +57,14 @@ impl Script {
             .map(|body| Script {
                 name: name.to_string(),
                 body,
+                source: std::rc::Rc::from(source),
             })
-            .map_err(|errors| errors.into_iter().map(|e| e.in_script(name)).collect())
+            .map_err(|errors| {
+                errors
+                    .into_iter()
+                    .map(|e| e.in_script(name).with_source(source))
+                    .collect()
+            })
     }
 
     /// The script's name.
@@ -66,6 +73,11 @@ impl Script {
     }
 
     fn run(&self, scope: &Scope, interp: &mut Interp) -> Result<(), ScriptError> {
+        self.run_body(scope, interp)
+            .map_err(|e| e.with_source(&self.source))
+    }
+
+    fn run_body(&self, scope: &Scope, interp: &mut Interp) -> Result<(), ScriptError> {
         match interp.block(&self.body, scope) {
             Ok(()) | Err(Ctrl::Return(_)) => Ok(()),
             Err(Ctrl::Error(e)) => Err(e.in_script(&self.name)),
@@ -79,6 +91,7 @@ impl Script {
                     pos,
                     message,
                     script: Some(self.name.clone()),
+                    excerpt: None,
                 })
             }
             Err(Ctrl::Break) | Err(Ctrl::Continue) => Err(ScriptError::runtime(

@@ -78,6 +78,10 @@ fn runtime_errors_name_the_script_position_and_the_problem() {
         e.to_string(),
         "incoming script, line 2, column 19: error: cannot call `trim()` on null (use `?.trim()` when the value may be missing)"
     );
+    assert_eq!(
+        e.report(),
+        "incoming script, line 2, column 19: error: cannot call `trim()` on null (use `?.trim()` when the value may be missing)\n    entity.Subject = x.trim()\n                      ^"
+    );
     let e = run_error("entity.Subject = 10 / (replica.count ?: 0)");
     assert_eq!(
         e.to_string(),

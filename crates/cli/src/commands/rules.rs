@@ -49,7 +49,7 @@ pub fn test(args: &RulesTestArgs) -> anyhow::Result<()> {
         Err(errors) => {
             let lines: Vec<String> = errors
                 .iter()
-                .map(|e| format!("{}: {e}", path.display()))
+                .map(|e| format!("{}: {}", path.display(), e.report()))
                 .collect();
             bail!("the script does not compile:\n{}", lines.join("\n"));
         }
@@ -69,7 +69,7 @@ pub fn test(args: &RulesTestArgs) -> anyhow::Result<()> {
         let entity = read_json(entity, "--entity")?;
         script
             .run_outgoing(&entity, &ctx)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.report()))?
     } else {
         let entity = match &args.entity {
             Some(p) => read_json(p, "--entity")?,
@@ -88,7 +88,7 @@ pub fn test(args: &RulesTestArgs) -> anyhow::Result<()> {
             .transpose()?;
         let applied = script
             .run_incoming(&entity, &replica, previous.as_ref(), args.first_sync, &ctx)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.report()))?;
         Value::Object(applied.changes)
     };
     println!("{}", serde_json::to_string_pretty(&output)?);
