@@ -62,6 +62,26 @@ async fn reset_stats<S: Instrumented>(State(state): State<Arc<S>>) -> StatusCode
     StatusCode::NO_CONTENT
 }
 
+/// Wraps a platform's API in request counting (outermost) and fault injection, the same
+/// way for every sandbox; the `/sandbox/…` endpoints stay outside both.
+pub fn instrument(
+    api: Router,
+    faults: Arc<Faults>,
+    responses: Arc<dyn super::faults::FaultResponses>,
+    stats: Arc<RequestStats>,
+    classify: super::stats::Classifier,
+) -> Router {
+    use axum::middleware::from_fn_with_state;
+    api.layer(from_fn_with_state(
+        super::faults::FaultLayer { faults, responses },
+        super::faults::inject,
+    ))
+    .layer(from_fn_with_state(
+        super::stats::StatsLayer { stats, classify },
+        super::stats::count,
+    ))
+}
+
 /// The `/sandbox/faults` and `/sandbox/stats` routes.
 pub fn routes<S: Instrumented>() -> Router<Arc<S>> {
     Router::new()

@@ -27,12 +27,11 @@ pub mod writes;
 pub use config::{ConnectedApp, CustomFieldSpec, SalesforceConfig, SfConfigFile, SfUserSpec};
 pub use state::SfState;
 
-use crate::common::faults::{self, FaultLayer, FaultResponses, Faults};
+use crate::common::faults::{FaultResponses, Faults};
 use crate::common::oplog::{OpLog, OpLogError};
 use crate::common::server::{serve, Listening, ServeError};
-use crate::common::stats::{self, RequestStats, StatsLayer};
+use crate::common::stats::RequestStats;
 use axum::extract::DefaultBodyLimit;
-use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
@@ -150,21 +149,7 @@ pub fn router(state: Arc<SfState>) -> Router {
         .route("/services/Soap/{api}/{*version}", post(soap::call))
         .fallback(|| async { SfError::not_found() })
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(state.clone())
-        .layer(from_fn_with_state(
-            FaultLayer {
-                faults: state.faults.clone(),
-                responses: Arc::new(Answers),
-            },
-            faults::inject,
-        ))
-        .layer(from_fn_with_state(
-            StatsLayer {
-                stats: state.stats.clone(),
-                classify: Arc::new(classify),
-            },
-            stats::count,
-        ));
+        .with_state(state.clone());
     let admin = Router::new()
         .route("/", get(admin::info))
         .route("/sandbox", get(admin::info))
@@ -185,7 +170,14 @@ pub fn router(state: Arc<SfState>) -> Router {
             "/sandbox/outbound-messages/{id}",
             get(admin::get_outbound).delete(admin::delete_outbound),
         )
-        .with_state(state);
+        .with_state(state.clone());
+    let platform = crate::common::admin::instrument(
+        platform,
+        state.faults.clone(),
+        Arc::new(Answers),
+        state.stats.clone(),
+        Arc::new(classify),
+    );
     admin.merge(platform)
 }
 

@@ -24,10 +24,10 @@ pub mod writes;
 pub use config::{ConfigFile, OAuthClient, ServiceNowConfig, UserSpec};
 pub use state::SnState;
 
-use crate::common::faults::{self, FaultLayer, FaultResponses, Faults};
+use crate::common::faults::{FaultResponses, Faults};
 use crate::common::oplog::{OpLog, OpLogError};
 use crate::common::server::{serve, Listening, ServeError};
-use crate::common::stats::{self, RequestStats, StatsLayer};
+use crate::common::stats::RequestStats;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
@@ -179,25 +179,10 @@ pub fn router(state: Arc<SnState>) -> Router {
         .with_state(state.clone());
     let _ = state.api.set(api.clone());
 
-    let platform = api
-        .route(
-            "/oauth_token.do",
-            post(oauth::token).with_state(state.clone()),
-        )
-        .layer(from_fn_with_state(
-            FaultLayer {
-                faults: state.faults.clone(),
-                responses: Arc::new(Answers),
-            },
-            faults::inject,
-        ))
-        .layer(from_fn_with_state(
-            StatsLayer {
-                stats: state.stats.clone(),
-                classify: Arc::new(classify),
-            },
-            stats::count,
-        ));
+    let platform = api.route(
+        "/oauth_token.do",
+        post(oauth::token).with_state(state.clone()),
+    );
     let admin = Router::new()
         .route("/", get(admin::info))
         .route("/sandbox", get(admin::info))
@@ -211,7 +196,14 @@ pub fn router(state: Arc<SnState>) -> Router {
             "/sandbox/webhooks/{id}",
             get(admin::get_hook).delete(admin::delete_hook),
         )
-        .with_state(state);
+        .with_state(state.clone());
+    let platform = crate::common::admin::instrument(
+        platform,
+        state.faults.clone(),
+        Arc::new(Answers),
+        state.stats.clone(),
+        Arc::new(classify),
+    );
     admin.merge(platform)
 }
 
