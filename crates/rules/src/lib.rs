@@ -111,9 +111,9 @@ impl Script {
         let scope = Scope::root();
         let entity = Value::from_json(entity);
         let replica = Value::map(Default::default());
-        scope.define("entity", entity.clone());
-        scope.define("issue", entity);
-        scope.define("replica", replica.clone());
+        scope.define_str("entity", entity.clone());
+        scope.define_str("issue", entity);
+        scope.define_str("replica", replica.clone());
         let mut interp = Interp::new(ctx.limits, ctx.lookup);
         self.run(&scope, &mut interp)?;
         Ok(replica.to_json())
@@ -133,11 +133,11 @@ impl Script {
         let local = Value::from_json(entity);
         let replica = Value::from_json(replica);
         let previous = previous.map_or(Value::Null, Value::from_json);
-        scope.define("entity", local.clone());
-        scope.define("issue", local.clone());
-        scope.define("replica", replica.clone());
-        scope.define("previous", previous.clone());
-        scope.define("firstSync", Value::Bool(first_sync));
+        scope.define_str("entity", local.clone());
+        scope.define_str("issue", local.clone());
+        scope.define_str("replica", replica.clone());
+        scope.define_str("previous", previous.clone());
+        scope.define_str("firstSync", Value::Bool(first_sync));
         let mut interp = Interp::new(ctx.limits, ctx.lookup);
         interp.sync = (replica, previous);
         self.run(&scope, &mut interp)?;

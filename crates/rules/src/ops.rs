@@ -220,7 +220,7 @@ pub fn binary(it: &mut Interp, op: BinOp, a: Value, b: Value, pos: Pos) -> Eval 
 pub fn contains(haystack: &Value, needle: &Value) -> bool {
     match haystack {
         Value::List(l) => l.borrow().iter().any(|v| v.equals(needle)),
-        Value::Map(m) => m.borrow().contains_key(&needle.to_text()),
+        Value::Map(m) => m.borrow().contains_key(needle.to_text().as_str()),
         Value::Str(s) => s.contains(&needle.to_text()),
         Value::Range(a, b) => needle
             .as_f64()

@@ -342,7 +342,7 @@ impl Parser {
             None
         };
         Ok(Stmt {
-            kind: StmtKind::Def(name, value),
+            kind: StmtKind::Def(Rc::from(name.as_str()), value),
             pos,
         })
     }
@@ -463,7 +463,11 @@ impl Parser {
             let iterable = self.expr()?;
             self.expect_sym(")")?;
             let body = self.block_or_statement()?;
-            return Ok(StmtKind::ForIn(var, iterable, Box::new(body)));
+            return Ok(StmtKind::ForIn(
+                Rc::from(var.as_str()),
+                iterable,
+                Box::new(body),
+            ));
         }
         self.i = save;
         let init = if self.is_sym(";") {
@@ -565,7 +569,7 @@ impl Parser {
                 }
             }
             self.expect_sym(")")?;
-            Some((name, self.block()?))
+            Some((Rc::from(name.as_str()), self.block()?))
         } else {
             self.i = save;
             None
@@ -1025,16 +1029,18 @@ impl Parser {
                     Tok::Ident(n) => last = Some(n),
                     Tok::Sym(",") => {
                         if let Some(n) = last.take() {
-                            params.push(n);
+                            params.push(Rc::from(n.as_str()));
                         }
                     }
                     _ => {}
                 }
             }
             if let Some(n) = last {
-                params.push(n);
+                params.push(Rc::from(n.as_str()));
             }
             self.bump();
+        } else {
+            params.push(Rc::from("it"));
         }
         let body = self.statements(false);
         self.expect_sym("}")?;

@@ -15,7 +15,7 @@ pub type List = Rc<RefCell<Vec<Value>>>;
 /// The entries of a map: string keys in insertion order (Groovy's `LinkedHashMap`), hashed
 /// with FxHash, which is several times faster than SipHash on short keys; scripts are
 /// written by admins, so flooding resistance is not needed.
-pub type Entries = IndexMap<String, Value, rustc_hash::FxBuildHasher>;
+pub type Entries = IndexMap<Rc<str>, Value, rustc_hash::FxBuildHasher>;
 
 /// A map with string keys in insertion order, shared by reference.
 pub type Map = Rc<RefCell<Entries>>;
@@ -273,7 +273,7 @@ impl Value {
             serde_json::Value::Object(o) => {
                 let mut entries = Entries::with_capacity_and_hasher(o.len(), Default::default());
                 for (k, v) in o {
-                    entries.insert(k.clone(), Value::from_json(v));
+                    entries.insert(Rc::from(k.as_str()), Value::from_json(v));
                 }
                 Value::map(entries)
             }
@@ -312,13 +312,21 @@ impl Value {
                 let m = m.borrow();
                 let mut out = serde_json::Map::with_capacity(m.len());
                 for (k, v) in m.iter() {
-                    out.insert(k.clone(), v.to_json_depth(depth + 1));
+                    out.insert(k.to_string(), v.to_json_depth(depth + 1));
                 }
                 J::Object(out)
             }
             Value::Date(d) => J::String(d.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
             other => J::String(other.to_text()),
         }
+    }
+}
+
+/// A map key for a value: strings are shared as they are, other values use their text.
+pub fn key(v: &Value) -> Rc<str> {
+    match v {
+        Value::Str(s) => s.clone(),
+        other => Rc::from(other.to_text().as_str()),
     }
 }
 
