@@ -67,7 +67,7 @@ pub enum UnOp {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
     /// A variable.
-    Var(String),
+    Var(Rc<str>),
     /// `object.name` (or `object?.name`).
     Prop(Box<Expr>, String),
     /// `object[index]`.
@@ -110,7 +110,7 @@ pub enum ExprKind {
     /// An interpolated string: literal parts and expressions.
     GStr(Vec<GPart>),
     /// A variable.
-    Var(String),
+    Var(Rc<str>),
     /// `[a, b]`
     List(Vec<Expr>),
     /// `[k: v]`, `[:]`

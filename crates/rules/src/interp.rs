@@ -52,6 +52,24 @@ impl Scope {
         self.define(&Rc::from(name), v);
     }
 
+    /// Reads a variable by its interned name: pointer comparison first, text second.
+    pub fn get_rc(&self, name: &Rc<str>) -> Option<Value> {
+        let mut s = Some(self);
+        while let Some(scope) = s {
+            if let Some((_, v)) = scope
+                .0
+                .vars
+                .borrow()
+                .iter()
+                .find(|(n, _)| Rc::ptr_eq(n, name) || **n == **name)
+            {
+                return Some(v.clone());
+            }
+            s = scope.0.parent.as_ref();
+        }
+        None
+    }
+
     /// Reads a variable from the nearest scope that has it.
     pub fn get(&self, name: &str) -> Option<Value> {
         let mut s = Some(self);
@@ -486,7 +504,10 @@ impl<'h> Interp<'h> {
                 }
                 Ok(Value::str(&out))
             }
-            ExprKind::Var(name) => self.variable(name, scope, pos),
+            ExprKind::Var(name) => match scope.get_rc(name) {
+                Some(v) => Ok(v),
+                None => self.variable(name, scope, pos),
+            },
             ExprKind::List(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 for i in items {
@@ -495,7 +516,7 @@ impl<'h> Interp<'h> {
                 Ok(Value::list(out))
             }
             ExprKind::Map(entries) => {
-                let mut out = Entries::default();
+                let mut out = Entries::with_capacity_and_hasher(entries.len(), Default::default());
                 for (k, v) in entries {
                     let key = crate::value::key(&self.expr(k, scope)?);
                     let value = self.expr(v, scope)?;
@@ -710,7 +731,7 @@ impl<'h> Interp<'h> {
                     while let Some(p) = root.0.parent.clone() {
                         root = p;
                     }
-                    root.define_str(n, v);
+                    root.define(n, v);
                 }
                 Ok(())
             }

@@ -56,6 +56,7 @@ pub fn parse(src: &str) -> Result<Vec<Stmt>, Vec<ScriptError>> {
         i: 0,
         errors: Vec::new(),
         depth: 0,
+        names: Default::default(),
     };
     let stmts = p.statements(true);
     if p.errors.is_empty() && lex_errors.is_empty() {
@@ -78,6 +79,8 @@ struct Parser {
     i: usize,
     errors: Vec<ScriptError>,
     depth: usize,
+    /// One shared copy of each name, so that variable look-ups compare pointers.
+    names: std::collections::HashMap<String, Rc<str>>,
 }
 
 type PResult<T> = Result<T, ScriptError>;
@@ -95,6 +98,15 @@ fn describe(tok: &Tok) -> String {
 }
 
 impl Parser {
+    fn intern(&mut self, name: &str) -> Rc<str> {
+        if let Some(n) = self.names.get(name) {
+            return n.clone();
+        }
+        let n: Rc<str> = Rc::from(name);
+        self.names.insert(name.to_string(), n.clone());
+        n
+    }
+
     fn peek(&self) -> &Tok {
         &self.tokens[self.i.min(self.tokens.len() - 1)].tok
     }
@@ -342,7 +354,7 @@ impl Parser {
             None
         };
         Ok(Stmt {
-            kind: StmtKind::Def(Rc::from(name.as_str()), value),
+            kind: StmtKind::Def(self.intern(&name), value),
             pos,
         })
     }
@@ -569,7 +581,7 @@ impl Parser {
                 }
             }
             self.expect_sym(")")?;
-            Some((Rc::from(name.as_str()), self.block()?))
+            Some((self.intern(&name), self.block()?))
         } else {
             self.i = save;
             None
@@ -958,7 +970,7 @@ impl Parser {
                 }
                 e = match e.kind {
                     ExprKind::Var(name) => Expr {
-                        kind: ExprKind::Call(name, args),
+                        kind: ExprKind::Call(name.to_string(), args),
                         pos: e.pos,
                     },
                     other => Expr {
@@ -981,7 +993,7 @@ impl Parser {
                 };
                 let args = vec![self.closure()?];
                 e = Expr {
-                    kind: ExprKind::Call(name, args),
+                    kind: ExprKind::Call(name.to_string(), args),
                     pos: e.pos,
                 };
                 continue;
@@ -1029,18 +1041,18 @@ impl Parser {
                     Tok::Ident(n) => last = Some(n),
                     Tok::Sym(",") => {
                         if let Some(n) = last.take() {
-                            params.push(Rc::from(n.as_str()));
+                            params.push(self.intern(&n));
                         }
                     }
                     _ => {}
                 }
             }
             if let Some(n) = last {
-                params.push(Rc::from(n.as_str()));
+                params.push(self.intern(&n));
             }
             self.bump();
         } else {
-            params.push(Rc::from("it"));
+            params.push(self.intern("it"));
         }
         let body = self.statements(false);
         self.expect_sym("}")?;
@@ -1067,11 +1079,14 @@ impl Parser {
                         i: 0,
                         errors: Vec::new(),
                         depth: self.depth,
+                        names: std::mem::take(&mut self.names),
                     };
                     if matches!(inner.peek(), Tok::End) {
                         return Err(ScriptError::syntax(at, "empty `${}` in a string"));
                     }
-                    let e = inner.expr()?;
+                    let e = inner.expr();
+                    self.names = std::mem::take(&mut inner.names);
+                    let e = e?;
                     if !matches!(inner.peek(), Tok::End) {
                         return Err(inner.expected("`}` closing the `${` in the string"));
                     }
@@ -1108,7 +1123,7 @@ impl Parser {
                     self.i = start;
                     return Err(self.expected("an expression"));
                 }
-                _ => ExprKind::Var(w),
+                _ => ExprKind::Var(self.intern(&w)),
             },
             Tok::Sym("(") => {
                 let inner = self.expr()?;
