@@ -137,6 +137,14 @@ fn bench(c: &mut Criterion) {
     group.bench_function("twinsync run", |b| {
         b.iter(|| script.run_outgoing(black_box(&entity), &ctx).expect("runs"))
     });
+    group.bench_function("twinsync run, replica serialised to bytes", |b| {
+        b.iter(|| {
+            let replica = script
+                .run_outgoing_value(black_box(&entity), &ctx)
+                .expect("runs");
+            serde_json::to_vec(&replica).expect("serialises")
+        })
+    });
     group.bench_function("twinsync JSON in and out only", |b| {
         b.iter(|| twinsync_rules::Value::from_json(black_box(&entity)).to_json())
     });

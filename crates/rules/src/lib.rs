@@ -108,6 +108,16 @@ impl Script {
         entity: &serde_json::Value,
         ctx: &RunContext,
     ) -> Result<serde_json::Value, ScriptError> {
+        self.run_outgoing_value(entity, ctx).map(|r| r.to_json())
+    }
+
+    /// Runs an outgoing script on `entity`; the replica as a script value, which serialises
+    /// straight to JSON bytes (`serde_json::to_vec`) without an intermediate tree.
+    pub fn run_outgoing_value(
+        &self,
+        entity: &serde_json::Value,
+        ctx: &RunContext,
+    ) -> Result<Value, ScriptError> {
         let scope = Scope::root();
         let entity = Value::from_json(entity);
         let replica = Value::map(Default::default());
@@ -116,7 +126,7 @@ impl Script {
         scope.define_str("replica", replica.clone());
         let mut interp = Interp::new(ctx.limits, ctx.lookup);
         self.run(&scope, &mut interp)?;
-        Ok(replica.to_json())
+        Ok(replica)
     }
 
     /// Runs an incoming script: applies `replica` to `entity` (with `previous`, the replica

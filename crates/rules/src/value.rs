@@ -347,3 +347,63 @@ pub fn range_items(a: i64, b: i64) -> Vec<Value> {
         (b..=a).rev().map(Value::Int).collect()
     }
 }
+
+/// Values serialise straight to JSON (the same shape as [`Value::to_json`]) without building
+/// an intermediate `serde_json::Value`, for writing replicas to the wire or the outbox.
+impl serde::Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(n) => s.serialize_i64(*n),
+            Value::Dec(n) if n.is_finite() => s.serialize_f64(*n),
+            Value::Dec(_) => s.serialize_unit(),
+            Value::Str(v) => s.serialize_str(v),
+            Value::List(l) => {
+                let l = l.borrow();
+                let mut seq = s.serialize_seq(Some(l.len()))?;
+                for v in l.iter() {
+                    seq.serialize_element(v)?;
+                }
+                seq.end()
+            }
+            Value::Range(a, b) => {
+                let items = range_items(*a, *b);
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for v in &items {
+                    seq.serialize_element(v)?;
+                }
+                seq.end()
+            }
+            Value::Map(m) => {
+                let m = m.borrow();
+                let mut map = s.serialize_map(Some(m.len()))?;
+                for (k, v) in m.iter() {
+                    map.serialize_entry(&**k, v)?;
+                }
+                map.end()
+            }
+            Value::Date(d) => s.serialize_str(&d.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            other => s.serialize_str(&other.to_text()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Value;
+    use serde_json::json;
+
+    #[test]
+    fn serialising_matches_the_json_conversion() {
+        let j = json!({"a": [1, 2.5, "x", null, true], "b": {"c": {"d": []}}, "e": {}});
+        let v = Value::from_json(&j);
+        assert_eq!(serde_json::to_value(&v).unwrap(), v.to_json());
+        assert_eq!(v.to_json(), j);
+        assert_eq!(
+            serde_json::to_value(Value::Range(3, 1)).unwrap(),
+            json!([3, 2, 1])
+        );
+    }
+}
