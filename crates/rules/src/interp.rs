@@ -592,7 +592,7 @@ impl<'h> Interp<'h> {
                         pos,
                         format!("`{name}` is a {}, not a closure", other.type_name()),
                     ),
-                    None => crate::builtins::global(self, name, values, pos),
+                    None => crate::builtins::global(name, pos),
                 }
             }
             ExprKind::CallValue(callee, args) => {

@@ -220,9 +220,6 @@ impl Lexer<'_> {
             }
             _ => {}
         }
-        if *sym == "{" {
-            // A brace opens a block or closure: statements inside end at newlines again.
-        }
         self.push(Tok::Sym(sym), pos);
         Ok(())
     }

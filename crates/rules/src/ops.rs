@@ -204,9 +204,15 @@ pub fn binary(it: &mut Interp, op: BinOp, a: Value, b: Value, pos: Pos) -> Eval 
             (Value::Str(x), Value::Int(n)) => {
                 let n = (*n).max(0) as usize;
                 if x.len().saturating_mul(n) > it.limits.max_string_bytes {
-                    return it
-                        .check_string(&" ".repeat(it.limits.max_string_bytes + 1), pos)
-                        .map(|_| Value::Null);
+                    return Err(crate::interp::Ctrl::Error(
+                        crate::error::ScriptError::limit(
+                            pos,
+                            format!(
+                                "string size limit of {} bytes reached",
+                                it.limits.max_string_bytes
+                            ),
+                        ),
+                    ));
                 }
                 Ok(Value::str(&x.repeat(n)))
             }

@@ -162,3 +162,13 @@ fn limits_fail_with_an_error_naming_the_limit() {
     let e = run_error("try { while (true) { } } catch (e) { entity.Subject = 'caught' }");
     assert_eq!(e.kind, ErrorKind::Limit);
 }
+
+#[test]
+fn repeating_a_string_past_the_limit_is_refused_before_building_it() {
+    let e = run_error("def s = 'abc' * 100000000");
+    assert_eq!(e.kind, ErrorKind::Limit);
+    assert!(
+        e.to_string().contains("line 1, column 15") && e.to_string().contains("string size limit"),
+        "{e}"
+    );
+}
