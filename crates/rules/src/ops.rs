@@ -137,13 +137,26 @@ pub fn binary(it: &mut Interp, op: BinOp, a: Value, b: Value, pos: Pos) -> Eval 
             (Value::Int(x), Value::Int(y)) => {
                 let end = if op == BinOp::RangeExclusive {
                     if y > x {
-                        y - 1
+                        y.saturating_sub(1)
                     } else {
-                        y + 1
+                        y.saturating_add(1)
                     }
                 } else {
                     *y
                 };
+                // Ranges are materialised by list methods: keep them within the collection limit.
+                let len = (end as i128 - *x as i128).unsigned_abs() + 1;
+                if len > it.limits.max_collection as u128 {
+                    return Err(crate::interp::Ctrl::Error(
+                        crate::error::ScriptError::limit(
+                            pos,
+                            format!(
+                                "collection size limit of {} elements reached (a range of {len})",
+                                it.limits.max_collection
+                            ),
+                        ),
+                    ));
+                }
                 Ok(Value::Range(*x, end))
             }
             _ => fail(pos, "ranges are between two integers"),

@@ -144,6 +144,15 @@ impl Value {
 
     /// Groovy `==`: numbers by value, collections element by element.
     pub fn equals(&self, other: &Value) -> bool {
+        self.equals_depth(other, 0)
+    }
+
+    /// `equals` that gives up (unequal) past 64 levels, so that lists containing themselves
+    /// cannot recurse forever.
+    fn equals_depth(&self, other: &Value, depth: usize) -> bool {
+        if depth > 64 {
+            return false;
+        }
         match (self, other) {
             (Value::Null, Value::Null) => true,
             (Value::Null, _) | (_, Value::Null) => false,
@@ -154,20 +163,27 @@ impl Value {
             (Value::List(a), Value::List(b)) => {
                 Rc::ptr_eq(a, b) || {
                     let (a, b) = (a.borrow(), b.borrow());
-                    a.len() == b.len() && a.iter().zip(b.iter()).all(|(x, y)| x.equals(y))
+                    a.len() == b.len()
+                        && a.iter()
+                            .zip(b.iter())
+                            .all(|(x, y)| x.equals_depth(y, depth + 1))
                 }
             }
             (Value::Map(a), Value::Map(b)) => {
                 Rc::ptr_eq(a, b) || {
                     let (a, b) = (a.borrow(), b.borrow());
                     a.len() == b.len()
-                        && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| v.equals(w)))
+                        && a.iter()
+                            .all(|(k, v)| b.get(k).is_some_and(|w| v.equals_depth(w, depth + 1)))
                 }
             }
             (Value::Range(a, b), Value::Range(c, d)) => a == c && b == d,
             (Value::Range(..), Value::List(_)) | (Value::List(_), Value::Range(..)) => {
                 self.items().zip(other.items()).is_some_and(|(x, y)| {
-                    x.len() == y.len() && x.iter().zip(y.iter()).all(|(a, b)| a.equals(b))
+                    x.len() == y.len()
+                        && x.iter()
+                            .zip(y.iter())
+                            .all(|(a, b)| a.equals_depth(b, depth + 1))
                 })
             }
             (Value::Date(a), Value::Date(b)) => a == b,
@@ -352,8 +368,22 @@ pub fn range_items(a: i64, b: i64) -> Vec<Value> {
 /// an intermediate `serde_json::Value`, for writing replicas to the wire or the outbox.
 impl serde::Serialize for Value {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Nested(self, 0).serialize(s)
+    }
+}
+
+/// A value at a nesting depth: past 64 levels (a list containing itself) it serialises as
+/// `null`, as [`Value::to_json`] does.
+struct Nested<'a>(&'a Value, usize);
+
+impl serde::Serialize for Nested<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::{SerializeMap, SerializeSeq};
-        match self {
+        let Nested(value, depth) = *self;
+        if depth > 64 {
+            return s.serialize_unit();
+        }
+        match value {
             Value::Null => s.serialize_unit(),
             Value::Bool(b) => s.serialize_bool(*b),
             Value::Int(n) => s.serialize_i64(*n),
@@ -364,7 +394,7 @@ impl serde::Serialize for Value {
                 let l = l.borrow();
                 let mut seq = s.serialize_seq(Some(l.len()))?;
                 for v in l.iter() {
-                    seq.serialize_element(v)?;
+                    seq.serialize_element(&Nested(v, depth + 1))?;
                 }
                 seq.end()
             }
@@ -372,7 +402,7 @@ impl serde::Serialize for Value {
                 let items = range_items(*a, *b);
                 let mut seq = s.serialize_seq(Some(items.len()))?;
                 for v in &items {
-                    seq.serialize_element(v)?;
+                    seq.serialize_element(&Nested(v, depth + 1))?;
                 }
                 seq.end()
             }
@@ -380,7 +410,7 @@ impl serde::Serialize for Value {
                 let m = m.borrow();
                 let mut map = s.serialize_map(Some(m.len()))?;
                 for (k, v) in m.iter() {
-                    map.serialize_entry(&**k, v)?;
+                    map.serialize_entry(&**k, &Nested(v, depth + 1))?;
                 }
                 map.end()
             }

@@ -172,3 +172,34 @@ fn repeating_a_string_past_the_limit_is_refused_before_building_it() {
         "{e}"
     );
 }
+
+#[test]
+fn self_containing_lists_and_huge_ranges_do_not_crash() {
+    let users = StaticUsers::default();
+    let ctx = RunContext {
+        limits: Limits::default(),
+        lookup: &users,
+    };
+    let script = Script::compile(
+        "outgoing",
+        "def a = []; a << a\ndef b = []; b << b\nreplica.same = (a == b)\nreplica.a = a\nreplica.text = a.toString().size() > 0",
+    )
+    .unwrap();
+    let replica = script.run_outgoing_value(&json!({}), &ctx).unwrap();
+    // Serialising stops at a fixed depth instead of recursing forever.
+    let bytes = serde_json::to_vec(&replica).unwrap();
+    assert!(bytes.len() < 10_000);
+    assert_eq!(
+        script.run_outgoing(&json!({}), &ctx).unwrap()["same"],
+        false
+    );
+    let e = run_error("def r = (1..1000000000000).collect { it }");
+    assert_eq!(e.kind, ErrorKind::Limit);
+    assert!(
+        e.to_string().contains("line 1, column 11")
+            && e.to_string().contains("a range of 1000000000000"),
+        "{e}"
+    );
+    let e = run_error("def r = 1..<-9223372036854775807");
+    assert_eq!(e.kind, ErrorKind::Limit);
+}
