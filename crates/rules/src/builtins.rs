@@ -86,7 +86,11 @@ pub fn property(it: &mut Interp, o: &Value, name: &str, safe: bool, pos: Pos) ->
         Value::Host(_) => fail(pos, format!("helpers have no property `{name}`; call one of their methods")),
         other => {
             // `x.foo` on a value without properties: a getter method (`s.empty`)?
-            let getter = format!("is{}{}", name[..1].to_uppercase(), &name[1..]);
+            let mut chars = name.chars();
+            let Some(first) = chars.next() else {
+                return fail(pos, "a property name cannot be empty");
+            };
+            let getter = format!("is{}{}", first.to_uppercase(), chars.as_str());
             match method(it, other, &getter, Vec::new(), pos) {
                 Ok(v) => Ok(v),
                 Err(_) => fail(pos, format!("a {} has no property `{name}`", other.type_name())),
@@ -180,7 +184,8 @@ pub fn index(_it: &mut Interp, o: &Value, i: &Value, pos: Pos) -> Eval {
 pub fn set_index(it: &mut Interp, o: &Value, i: &Value, v: Value, pos: Pos) -> Eval<()> {
     match (o, i) {
         (Value::Map(m), k) => {
-            m.borrow_mut().insert(crate::value::key(k), v);
+            let k = crate::value::key(k);
+            m.borrow_mut().insert(k, v);
             it.check_size(m.borrow().len(), pos)
         }
         (Value::List(l), Value::Int(n)) => {
@@ -264,7 +269,11 @@ fn java_format(pattern: &str) -> String {
         if c == '\'' {
             i += 1;
             while i < chars.len() && chars[i] != '\'' {
-                out.push(chars[i]);
+                if chars[i] == '%' {
+                    out.push_str("%%");
+                } else {
+                    out.push(chars[i]);
+                }
                 i += 1;
             }
             i += 1;
@@ -294,7 +303,9 @@ fn java_format(pattern: &str) -> String {
             ('a', _) => "%p",
             ('E', 1..=3) => "%a",
             ('E', _) => "%A",
-            ('Z', _) | ('X', _) => "%z",
+            // Dates are UTC: the offset is a constant.
+            ('Z', _) => "+0000",
+            ('X', _) => "Z",
             ('z', _) => "UTC",
             _ => {
                 for _ in 0..n {
@@ -341,7 +352,7 @@ fn sort_values(
     // Sort with a fallible comparator: collect keys first for one-argument closures.
     let mut error: Option<Ctrl> = None;
     match by {
-        None => items.sort_by(|a, b| a.compare(b).unwrap_or(Ordering::Equal)),
+        None => items.sort_by(|a, b| a.sort_cmp(b)),
         Some(c) if c.def.params.len() == 2 => {
             let mut v: Vec<Value> = items.to_vec();
             // Insertion sort keeps the number of closure calls reasonable and errors simple.
@@ -372,7 +383,7 @@ fn sort_values(
             for v in items.iter() {
                 keyed.push((it.call_closure(c, vec![v.clone()], pos)?, v.clone()));
             }
-            keyed.sort_by(|a, b| a.0.compare(&b.0).unwrap_or(Ordering::Equal));
+            keyed.sort_by(|a, b| a.0.sort_cmp(&b.0));
             for (slot, (_, v)) in items.iter_mut().zip(keyed) {
                 *slot = v;
             }
@@ -416,9 +427,18 @@ pub fn method(it: &mut Interp, o: &Value, name: &str, args: Vec<Value>, pos: Pos
             _ => fail(pos, format!("a Closure has no method `{name}`")),
         },
         Value::Date(d) => match name {
-            "format" => Ok(Value::str(
-                &d.format(&java_format(&text_arg(&args, 0))).to_string(),
-            )),
+            "format" => {
+                use std::fmt::Write as _;
+                let mut out = String::new();
+                let pattern = text_arg(&args, 0);
+                match write!(out, "{}", d.format(&java_format(&pattern))) {
+                    Ok(()) => Ok(Value::str(&out)),
+                    Err(_) => fail(
+                        pos,
+                        format!("`{pattern}` is not a date pattern this runtime can format"),
+                    ),
+                }
+            }
             "getTime" => Ok(Value::Int(d.and_utc().timestamp_millis())),
             "before" => Ok(Value::Bool(
                 matches!(args.first(), Some(Value::Date(x)) if d < x),
@@ -426,16 +446,13 @@ pub fn method(it: &mut Interp, o: &Value, name: &str, args: Vec<Value>, pos: Pos
             "after" => Ok(Value::Bool(
                 matches!(args.first(), Some(Value::Date(x)) if d > x),
             )),
-            "plus" => Ok(Value::Date(
-                *d + chrono::Duration::days(
-                    int_arg(&args, 0, name, pos)?.clamp(-1_000_000, 1_000_000),
-                ),
-            )),
-            "minus" => Ok(Value::Date(
-                *d - chrono::Duration::days(
-                    int_arg(&args, 0, name, pos)?.clamp(-1_000_000, 1_000_000),
-                ),
-            )),
+            "plus" | "minus" => {
+                let days = int_arg(&args, 0, name, pos)?.clamp(-1_000_000, 1_000_000);
+                let days = if name == "minus" { -days } else { days };
+                d.checked_add_signed(chrono::Duration::days(days))
+                    .map(Value::Date)
+                    .map_or_else(|| fail(pos, "the date is out of range"), Ok)
+            }
             _ => fail(pos, format!("a Date has no method `{name}`")),
         },
         Value::Exception(m) => match name {
@@ -925,8 +942,14 @@ fn list_method(it: &mut Interp, o: &Value, name: &str, args: Vec<Value>, pos: Po
                 }
                 Some(x) => {
                     let remove = x.items().unwrap_or_default();
-                    l.borrow_mut()
-                        .retain(|v| !remove.iter().any(|r| r.equals(v)));
+                    // Decide outside the borrow: `remove` may contain this very list.
+                    let keep: Vec<Value> = l
+                        .borrow()
+                        .clone()
+                        .into_iter()
+                        .filter(|v| !remove.iter().any(|r| r.equals(v)))
+                        .collect();
+                    *l.borrow_mut() = keep;
                 }
                 None => {}
             }
@@ -1178,7 +1201,8 @@ fn map_method(
             .cloned()
             .unwrap_or_else(|| arg(1)),
         "put" | "putAt" => {
-            let old = m.borrow_mut().insert(crate::value::key(&arg(0)), arg(1));
+            let k = crate::value::key(&arg(0));
+            let old = m.borrow_mut().insert(k, arg(1));
             it.check_size(m.borrow().len(), pos)?;
             old.unwrap_or(Value::Null)
         }
@@ -1195,10 +1219,11 @@ fn map_method(
         "values" => Value::list(entries.iter().map(|(_, v)| v.clone()).collect()),
         "size" => Value::Int(entries.len() as i64),
         "isEmpty" => Value::Bool(entries.is_empty()),
-        "remove" => m
-            .borrow_mut()
-            .shift_remove(arg(0).to_text().as_str())
-            .unwrap_or(Value::Null),
+        "remove" => {
+            let k = arg(0).to_text();
+            let removed = m.borrow_mut().shift_remove(k.as_str());
+            removed.unwrap_or(Value::Null)
+        }
         "clear" => {
             m.borrow_mut().clear();
             Value::Null

@@ -18,14 +18,14 @@ fn number_op(op: BinOp, a: &Value, b: &Value, pos: Pos) -> Eval {
                 if y == 0 {
                     return fail(pos, "division by zero");
                 }
-                x.checked_rem(y)
+                Some(x.wrapping_rem(y))
             }
             BinOp::Div => {
                 if y == 0 {
                     return fail(pos, "division by zero");
                 }
                 // Groovy divides integers into a decimal; an exact quotient stays whole.
-                if x % y == 0 {
+                if x.checked_rem(y) == Some(0) {
                     x.checked_div(y)
                 } else {
                     return Ok(Value::Dec(x as f64 / y as f64));
@@ -134,6 +134,10 @@ pub fn binary(it: &mut Interp, op: BinOp, a: Value, b: Value, pos: Pos) -> Eval 
             other => fail(pos, format!("cannot use `<<` on a {}", other.type_name())),
         },
         BinOp::Range | BinOp::RangeExclusive => match (&a, &b) {
+            // `a..<a` is empty (a list, since a range always holds its ends).
+            (Value::Int(x), Value::Int(y)) if op == BinOp::RangeExclusive && x == y => {
+                Ok(Value::list(Vec::new()))
+            }
             (Value::Int(x), Value::Int(y)) => {
                 let end = if op == BinOp::RangeExclusive {
                     if y > x {

@@ -211,6 +211,36 @@ impl Value {
         }
     }
 
+    /// A total order for sorting: by kind first (null, booleans, numbers, strings, dates,
+    /// then anything else), then by value; NaN sorts after every other number.
+    pub fn sort_cmp(&self, other: &Value) -> Ordering {
+        fn rank(v: &Value) -> u8 {
+            match v {
+                Value::Null => 0,
+                Value::Bool(_) => 1,
+                Value::Int(_) | Value::Dec(_) => 2,
+                Value::Str(_) => 3,
+                Value::Date(_) => 4,
+                _ => 5,
+            }
+        }
+        match rank(self).cmp(&rank(other)) {
+            Ordering::Equal => {}
+            o => return o,
+        }
+        match (self, other) {
+            (Value::Int(a), Value::Int(b)) => a.cmp(b),
+            (a, b) if a.as_f64().is_some() && b.as_f64().is_some() => a
+                .as_f64()
+                .unwrap_or(0.0)
+                .total_cmp(&b.as_f64().unwrap_or(0.0)),
+            (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
+            (Value::Str(a), Value::Str(b)) => a.cmp(b),
+            (Value::Date(a), Value::Date(b)) => a.cmp(b),
+            _ => Ordering::Equal,
+        }
+    }
+
     /// The value as Groovy's `toString()` writes it.
     pub fn to_text(&self) -> String {
         let mut out = String::new();

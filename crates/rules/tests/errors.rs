@@ -203,3 +203,45 @@ fn self_containing_lists_and_huge_ranges_do_not_crash() {
     let e = run_error("def r = 1..<-9223372036854775807");
     assert_eq!(e.kind, ErrorKind::Limit);
 }
+
+#[test]
+fn scripts_that_used_to_crash_now_run_or_fail_cleanly() {
+    let users = StaticUsers::default();
+    let ctx = RunContext {
+        limits: Limits::default(),
+        lookup: &users,
+    };
+    let out = |src: &str| {
+        Script::compile("outgoing", src)
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .run_outgoing(&json!({}), &ctx)
+    };
+    let r = out("def d = Date.parse('yyyy-MM-dd', '2024-01-31')\nreplica.a = d.format(\"yyyy-MM-dd'T'HH:mm:ssZ\")\nreplica.b = d.format(\"'100%' yyyy\")\nreplica.c = d.format('yyyy-MM-ddX')").unwrap();
+    assert_eq!(
+        r,
+        json!({"a": "2024-01-31T00:00:00+0000", "b": "100% 2024", "c": "2024-01-31Z"})
+    );
+    let r = out("def m = [:]\nm[m] = 1\nm.put(m, 2)\nm.remove(m)\ndef l = [[1]]\nl.removeAll([l])\nreplica.n = l.size()").unwrap();
+    assert_eq!(r["n"], 1);
+    assert!(
+        out("def x = -9223372036854775807 - 1\nreplica.v = x / -1").is_ok(),
+        "no crash: the quotient becomes a decimal"
+    );
+    assert_eq!(
+        out("def x = -9223372036854775807 - 1\nreplica.v = x % -1").unwrap()["v"],
+        0
+    );
+    assert!(out("def n = 1\nreplica.x = n.ärger")
+        .unwrap_err()
+        .to_string()
+        .contains("has no property `ärger`"));
+    assert!(out("def n = 1\nreplica.x = n.\"\"").is_err());
+    assert!(out("replica.x = new Date(8210266876799999).plus(1)")
+        .unwrap_err()
+        .to_string()
+        .contains("out of range"));
+    let r = out("def l = []\ndef n = 0\nfor (i in 0..<l.size()) n++\nreplica.n = n").unwrap();
+    assert_eq!(r["n"], 0, "0..<0 is empty");
+    let r = out("def l = (1..40).toList().reverse()\nl << 'NaN'.toDouble()\nl << 'x'\nl << null\nl.sort()\nreplica.first = l.first()\nreplica.last = l.last()").unwrap();
+    assert_eq!(r, json!({"first": null, "last": "x"}));
+}
