@@ -126,7 +126,15 @@ impl Script {
         scope.define_str("replica", replica.clone());
         let mut interp = Interp::new(ctx.limits, ctx.lookup);
         self.run(&scope, &mut interp)?;
+        self.check_output("replica", &replica, ctx)?;
         Ok(replica)
+    }
+
+    /// Refuses a result that contains itself or is too large to write out.
+    fn check_output(&self, what: &str, v: &Value, ctx: &RunContext) -> Result<(), ScriptError> {
+        value::check_output(v, ctx.limits.max_collection.saturating_mul(10)).map_err(|why| {
+            ScriptError::limit(Pos::default(), format!("the {what} {why}")).in_script(&self.name)
+        })
     }
 
     /// Runs an incoming script: applies `replica` to `entity` (with `previous`, the replica
@@ -151,6 +159,7 @@ impl Script {
         let mut interp = Interp::new(ctx.limits, ctx.lookup);
         interp.sync = (replica, previous);
         self.run(&scope, &mut interp)?;
+        self.check_output("entity", &local, ctx)?;
         let after = local.to_json();
         let mut changes = serde_json::Map::new();
         if let (serde_json::Value::Object(new), Some(old)) = (&after, entity.as_object()) {

@@ -249,7 +249,9 @@ impl Value {
     }
 
     fn write_text(&self, out: &mut String, depth: usize) {
-        if depth > 20 {
+        // Bounded in depth and in size, so that shared or self-containing collections cannot
+        // make the text grow without end (each element writes at least one character).
+        if depth > 20 || out.len() > TEXT_BUDGET {
             out.push_str("...");
             return;
         }
@@ -269,13 +271,21 @@ impl Value {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    v.write_text(out, depth + 1);
+                    if matches!(v, Value::List(inner) if Rc::ptr_eq(inner, l)) {
+                        out.push_str("(this Collection)");
+                    } else {
+                        v.write_text(out, depth + 1);
+                    }
+                    if out.len() > TEXT_BUDGET {
+                        out.push_str(", ...");
+                        break;
+                    }
                 }
                 out.push(']');
             }
-            Value::Map(m) => {
+            Value::Map(m_rc) => {
                 out.push('[');
-                let m = m.borrow();
+                let m = m_rc.borrow();
                 if m.is_empty() {
                     out.push(':');
                 }
@@ -285,7 +295,15 @@ impl Value {
                     }
                     out.push_str(k);
                     out.push(':');
-                    v.write_text(out, depth + 1);
+                    if matches!(v, Value::Map(inner) if Rc::ptr_eq(inner, m_rc)) {
+                        out.push_str("(this Map)");
+                    } else {
+                        v.write_text(out, depth + 1);
+                    }
+                    if out.len() > TEXT_BUDGET {
+                        out.push_str(", ...");
+                        break;
+                    }
                 }
                 out.push(']');
             }
@@ -366,6 +384,56 @@ impl Value {
             other => J::String(other.to_text()),
         }
     }
+}
+
+/// The most text `toString` writes for one value (beyond it, `...`).
+const TEXT_BUDGET: usize = 1 << 20;
+
+/// Checks that a result tree can be written out: no collection contains itself, and at most
+/// `budget` values in all (shared sub-collections count each time they appear).
+pub fn check_output(v: &Value, budget: usize) -> Result<(), String> {
+    fn walk(v: &Value, path: &mut Vec<*const ()>, left: &mut usize) -> Result<(), String> {
+        if *left == 0 {
+            return Err("is too large to write out (raise the collection limit?)".to_string());
+        }
+        *left -= 1;
+        let ptr: *const () = match v {
+            Value::List(l) => Rc::as_ptr(l) as *const (),
+            Value::Map(m) => Rc::as_ptr(m) as *const (),
+            Value::Range(a, b) => {
+                let len = (*b as i128 - *a as i128).unsigned_abs() + 1;
+                if len > *left as u128 {
+                    return Err(
+                        "is too large to write out (raise the collection limit?)".to_string()
+                    );
+                }
+                *left -= len as usize;
+                return Ok(());
+            }
+            _ => return Ok(()),
+        };
+        if path.contains(&ptr) {
+            return Err("contains itself and cannot be written out".to_string());
+        }
+        path.push(ptr);
+        match v {
+            Value::List(l) => {
+                for c in l.borrow().iter() {
+                    walk(c, path, left)?;
+                }
+            }
+            Value::Map(m) => {
+                for c in m.borrow().values() {
+                    walk(c, path, left)?;
+                }
+            }
+            _ => {}
+        }
+        path.pop();
+        Ok(())
+    }
+    let mut left = budget;
+    walk(v, &mut Vec::new(), &mut left)
 }
 
 /// A map key for a value: strings are shared as they are, other values use their text.

@@ -182,17 +182,26 @@ fn self_containing_lists_and_huge_ranges_do_not_crash() {
     };
     let script = Script::compile(
         "outgoing",
-        "def a = []; a << a\ndef b = []; b << b\nreplica.same = (a == b)\nreplica.a = a\nreplica.text = a.toString().size() > 0",
+        "def a = []; a << a\ndef b = []; b << b\nreplica.same = (a == b)\nreplica.text = a.toString()\nreplica.a = a",
     )
     .unwrap();
-    let replica = script.run_outgoing_value(&json!({}), &ctx).unwrap();
-    // Serialising stops at a fixed depth instead of recursing forever.
-    let bytes = serde_json::to_vec(&replica).unwrap();
-    assert!(bytes.len() < 10_000);
-    assert_eq!(
-        script.run_outgoing(&json!({}), &ctx).unwrap()["same"],
-        false
-    );
+    // A replica that contains itself cannot be written out: a clear error, not a hang.
+    let e = script.run_outgoing_value(&json!({}), &ctx).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Limit);
+    assert!(e.to_string().contains("the replica contains itself"), "{e}");
+    let ok = Script::compile("outgoing", "def a = []; a << a\nreplica.text = a.toString()\ndef l = [1]\nfor (i in 0..<30) { l = [l, l] }\nreplica.big = l.toString().size() > 1000").unwrap();
+    let r = ok.run_outgoing(&json!({}), &ctx).unwrap();
+    assert_eq!(r, json!({"text": "[(this Collection)]", "big": true}));
+    let wide = Script::compile(
+        "outgoing",
+        "def l = [1]\nfor (i in 0..<40) { l = [l, l] }\nreplica.l = l",
+    )
+    .unwrap();
+    assert!(wide
+        .run_outgoing(&json!({}), &ctx)
+        .unwrap_err()
+        .to_string()
+        .contains("too large to write out"));
     let e = run_error("def r = (1..1000000000000).collect { it }");
     assert_eq!(e.kind, ErrorKind::Limit);
     assert!(
