@@ -59,6 +59,17 @@ fn text_arg(args: &[Value], i: usize) -> String {
     args.get(i).map(Value::to_text).unwrap_or_default()
 }
 
+/// The error for a string that would pass the size limit.
+fn string_limit(it: &Interp, pos: Pos) -> Eval {
+    Err(Ctrl::Error(crate::error::ScriptError::limit(
+        pos,
+        format!(
+            "string size limit of {} bytes reached",
+            it.limits.max_string_bytes
+        ),
+    )))
+}
+
 /// `object.name`, or `object?.name` when `safe`.
 pub fn property(it: &mut Interp, o: &Value, name: &str, safe: bool, pos: Pos) -> Eval {
     match o {
@@ -474,13 +485,40 @@ fn string_method(it: &mut Interp, s: &Rc<str>, name: &str, args: &[Value], pos: 
         "endsWith" => Value::Bool(s.ends_with(&text(0))),
         "equalsIgnoreCase" => Value::Bool(s.to_lowercase() == text(0).to_lowercase()),
         "replace" => {
-            let r = s.replace(&text(0), &text(1));
-            it.check_string(&r, pos)?;
-            Value::str(&r)
+            let (from, to) = (text(0), text(1));
+            // Refuse before building: the size of the result is known in advance.
+            let count = if from.is_empty() {
+                s.chars().count() + 1
+            } else {
+                s.matches(from.as_str()).count()
+            };
+            let size = s.len().saturating_add(count.saturating_mul(to.len()));
+            if size > it.limits.max_string_bytes {
+                return string_limit(it, pos);
+            }
+            Value::str(&s.replace(&from, &to))
         }
         "replaceAll" | "replaceFirst" => {
             let re = regex(&text(0), pos)?;
             let replacement = java_replacement(&text(1));
+            // An upper bound of the result: each match becomes the replacement with every
+            // group reference as long as the longest match.
+            let (mut count, mut longest) = (0usize, 0usize);
+            for m in re.find_iter(s) {
+                count += 1;
+                longest = longest.max(m.len());
+                if name == "replaceFirst" {
+                    break;
+                }
+            }
+            let refs = replacement.matches("${").count();
+            let per_match = replacement
+                .len()
+                .saturating_add(refs.saturating_mul(longest));
+            if s.len().saturating_add(count.saturating_mul(per_match)) > it.limits.max_string_bytes
+            {
+                return string_limit(it, pos);
+            }
             let r = if name == "replaceAll" {
                 re.replace_all(s, replacement.as_str()).into_owned()
             } else {
@@ -852,11 +890,16 @@ fn list_method(it: &mut Interp, o: &Value, name: &str, args: Vec<Value>, pos: Po
             } else {
                 text_arg(&args, 0)
             };
-            let s = items
-                .iter()
-                .map(Value::to_text)
-                .collect::<Vec<_>>()
-                .join(&sep);
+            let mut s = String::new();
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    s.push_str(&sep);
+                }
+                s.push_str(&v.to_text());
+                if s.len() > it.limits.max_string_bytes {
+                    return string_limit(it, pos);
+                }
+            }
             it.check_string(&s, pos)?;
             Value::str(&s)
         }
@@ -1016,16 +1059,26 @@ fn list_method(it: &mut Interp, o: &Value, name: &str, args: Vec<Value>, pos: Po
         ),
         "reverse" => Value::list(items.iter().rev().cloned().collect()),
         "flatten" => {
-            fn flat(v: &[Value], out: &mut Vec<Value>, depth: usize) {
+            fn flat(v: &[Value], out: &mut Vec<Value>, depth: usize, max: usize) -> bool {
                 for x in v {
                     match x.items() {
-                        Some(inner) if depth < 64 => flat(&inner, out, depth + 1),
+                        Some(inner) if depth < 64 => {
+                            if !flat(&inner, out, depth + 1, max) {
+                                return false;
+                            }
+                        }
                         _ => out.push(x.clone()),
                     }
+                    if out.len() > max {
+                        return false;
+                    }
                 }
+                true
             }
             let mut out = Vec::new();
-            flat(&items, &mut out, 0);
+            if !flat(&items, &mut out, 0, it.limits.max_collection) {
+                it.check_size(out.len(), pos)?;
+            }
             Value::list(out)
         }
         "sum" => {

@@ -254,3 +254,17 @@ fn scripts_that_used_to_crash_now_run_or_fail_cleanly() {
     let r = out("def l = (1..40).toList().reverse()\nl << 'NaN'.toDouble()\nl << 'x'\nl << null\nl.sort()\nreplica.first = l.first()\nreplica.last = l.last()").unwrap();
     assert_eq!(r, json!({"first": null, "last": "x"}));
 }
+
+#[test]
+fn big_results_are_refused_before_they_are_built() {
+    for (src, what) in [
+        ("def s = 'a' * 4000000\ndef t = s.replace('a', s)", "string size limit"),
+        ("def s = 'a' * 4000000\ndef t = s.replaceAll('a', 'bbbb')", "string size limit"),
+        ("def a = (0..<50000).toList()\ndef b = []\nfor (i in 0..<100) { b << a }\ndef f = b.flatten()", "collection size limit"),
+        ("def s = 'x' * 1000000\ndef l = [s, s, s, s, s]\ndef j = l.join(',')", "string size limit"),
+    ] {
+        let e = run_error(src);
+        assert_eq!(e.kind, ErrorKind::Limit, "{src}: {e}");
+        assert!(e.to_string().contains(what), "{src}: {e}");
+    }
+}
