@@ -648,15 +648,17 @@ impl<'h> Interp<'h> {
                 }
             }
             ExprKind::Assign(target, op, value) => {
+                // Left to right, as in Java: the target's object and index, then the value.
+                let place = self.place(target, scope)?;
                 let v = match op {
                     None => self.expr(value, scope)?,
                     Some(op) => {
-                        let current = self.read_target(target, scope, pos)?;
+                        let current = self.read_place(&place, scope, pos)?;
                         let rhs = self.expr(value, scope)?;
                         crate::ops::binary(self, *op, current, rhs, pos)?
                     }
                 };
-                self.write_target(target, v.clone(), scope, pos)?;
+                self.write_place(&place, v.clone(), scope, pos)?;
                 Ok(v)
             }
             ExprKind::Step {
@@ -664,10 +666,11 @@ impl<'h> Interp<'h> {
                 delta,
                 prefix,
             } => {
-                let current = self.read_target(target, scope, pos)?;
+                let place = self.place(target, scope)?;
+                let current = self.read_place(&place, scope, pos)?;
                 let next =
                     crate::ops::binary(self, BinOp::Add, current.clone(), Value::Int(*delta), pos)?;
-                self.write_target(target, next.clone(), scope, pos)?;
+                self.write_place(&place, next.clone(), scope, pos)?;
                 Ok(if *prefix { next } else { current })
             }
             ExprKind::As(v, ty) => {
@@ -707,24 +710,29 @@ impl<'h> Interp<'h> {
         })
     }
 
-    fn read_target(&mut self, t: &Target, scope: &Scope, pos: Pos) -> Eval {
-        match t {
-            Target::Var(n) => self.variable(n, scope, pos),
-            Target::Prop(o, name) => {
-                let o = self.expr(o, scope)?;
-                crate::builtins::property(self, &o, name, false, pos)
-            }
+    /// Evaluates a target's object and index once, for a read followed by a write.
+    fn place(&mut self, t: &Target, scope: &Scope) -> Eval<Place> {
+        Ok(match t {
+            Target::Var(n) => Place::Var(n.clone()),
+            Target::Prop(o, name) => Place::Prop(self.expr(o, scope)?, name.clone()),
             Target::Index(o, i) => {
                 let o = self.expr(o, scope)?;
-                let i = self.expr(i, scope)?;
-                crate::builtins::index(self, &o, &i, pos)
+                Place::Index(o, self.expr(i, scope)?)
             }
+        })
+    }
+
+    fn read_place(&mut self, p: &Place, scope: &Scope, pos: Pos) -> Eval {
+        match p {
+            Place::Var(n) => self.variable(n, scope, pos),
+            Place::Prop(o, name) => crate::builtins::property(self, o, name, false, pos),
+            Place::Index(o, i) => crate::builtins::index(self, o, i, pos),
         }
     }
 
-    fn write_target(&mut self, t: &Target, v: Value, scope: &Scope, pos: Pos) -> Eval<()> {
-        match t {
-            Target::Var(n) => {
+    fn write_place(&mut self, p: &Place, v: Value, scope: &Scope, pos: Pos) -> Eval<()> {
+        match p {
+            Place::Var(n) => {
                 if let Err(v) = scope.set(n, v) {
                     // Groovy scripts may assign undeclared variables: they become globals.
                     let mut root = scope.clone();
@@ -735,17 +743,17 @@ impl<'h> Interp<'h> {
                 }
                 Ok(())
             }
-            Target::Prop(o, name) => {
-                let o = self.expr(o, scope)?;
-                crate::builtins::set_property(self, &o, name, v, pos)
-            }
-            Target::Index(o, i) => {
-                let o = self.expr(o, scope)?;
-                let i = self.expr(i, scope)?;
-                crate::builtins::set_index(self, &o, &i, v, pos)
-            }
+            Place::Prop(o, name) => crate::builtins::set_property(self, o, name, v, pos),
+            Place::Index(o, i) => crate::builtins::set_index(self, o, i, v, pos),
         }
     }
+}
+
+/// An assignment target with its object and index already evaluated.
+enum Place {
+    Var(Rc<str>),
+    Prop(Value, String),
+    Index(Value, Value),
 }
 
 /// Binds closure parameters: `it` for `{ … }`, named ones otherwise; a single list argument

@@ -268,3 +268,21 @@ fn big_results_are_refused_before_they_are_built() {
         assert!(e.to_string().contains(what), "{src}: {e}");
     }
 }
+
+#[test]
+fn compound_assignment_evaluates_its_target_once() {
+    let users = StaticUsers::default();
+    let ctx = RunContext {
+        limits: Limits::default(),
+        lookup: &users,
+    };
+    let script = Script::compile(
+        "outgoing",
+        "def a = [0, 0, 0]\ndef i = 0\na[i++] += 5\na[i++]++\nreplica.a = a\nreplica.i = i",
+    )
+    .unwrap();
+    assert_eq!(
+        script.run_outgoing(&json!({}), &ctx).unwrap(),
+        json!({"a": [5, 1, 0], "i": 2})
+    );
+}
