@@ -11,14 +11,88 @@ use std::fmt::Write as _;
 use std::rc::Rc;
 
 /// A list shared by reference, as Groovy lists are.
-pub type List = Rc<RefCell<Vec<Value>>>;
+pub type List = Rc<Cell<Vec<Value>>>;
 /// The entries of a map: string keys in insertion order (Groovy's `LinkedHashMap`), hashed
 /// with FxHash, which is several times faster than SipHash on short keys; scripts are
 /// written by admins, so flooding resistance is not needed.
 pub type Entries = IndexMap<Rc<str>, Value, rustc_hash::FxBuildHasher>;
 
 /// A map with string keys in insertion order, shared by reference.
-pub type Map = Rc<RefCell<Entries>>;
+pub type Map = Rc<Cell<Entries>>;
+
+/// The shared cell of a list or map. Dropping it releases nested collections with a work
+/// list instead of recursion, so a list nested a million deep cannot overflow the stack.
+#[derive(Debug, Default)]
+pub struct Cell<T: Drain>(RefCell<T>);
+
+/// Collections whose values can be taken out for an iterative drop.
+pub trait Drain: Default {
+    /// Moves every value out into `into`.
+    fn drain_into(&mut self, into: &mut Vec<Value>);
+}
+
+impl Drain for Vec<Value> {
+    fn drain_into(&mut self, into: &mut Vec<Value>) {
+        into.append(self);
+    }
+}
+
+impl Drain for Entries {
+    fn drain_into(&mut self, into: &mut Vec<Value>) {
+        into.extend(self.drain(..).map(|(_, v)| v));
+    }
+}
+
+impl<T: Drain> Cell<T> {
+    /// A cell holding `v`.
+    pub fn new(v: T) -> Self {
+        Cell(RefCell::new(v))
+    }
+}
+
+impl<T: Drain> std::ops::Deref for Cell<T> {
+    type Target = RefCell<T>;
+
+    fn deref(&self) -> &RefCell<T> {
+        &self.0
+    }
+}
+
+thread_local! {
+    /// How many collection drops are in progress on this thread.
+    static DROP_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+impl<T: Drain> Drop for Cell<T> {
+    fn drop(&mut self) {
+        // Shallow structures drop recursively (fast); past 64 nested levels the rest is
+        // released with a work list, so no nesting depth can overflow the stack.
+        let depth = DROP_DEPTH.with(|d| d.get());
+        if depth < 64 {
+            DROP_DEPTH.with(|d| d.set(depth + 1));
+            drop(std::mem::take(self.0.get_mut()));
+            DROP_DEPTH.with(|d| d.set(depth));
+            return;
+        }
+        let mut pending = Vec::new();
+        self.0.get_mut().drain_into(&mut pending);
+        while let Some(v) = pending.pop() {
+            match v {
+                Value::List(rc) => {
+                    if let Ok(mut inner) = Rc::try_unwrap(rc) {
+                        inner.0.get_mut().drain_into(&mut pending);
+                    }
+                }
+                Value::Map(rc) => {
+                    if let Ok(mut inner) = Rc::try_unwrap(rc) {
+                        inner.0.get_mut().drain_into(&mut pending);
+                    }
+                }
+                other => drop(other),
+            }
+        }
+    }
+}
 
 /// A closure: its definition and the scope it closes over.
 #[derive(Debug)]
@@ -83,12 +157,12 @@ impl Value {
 
     /// A new list value.
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Rc::new(RefCell::new(items)))
+        Value::List(Rc::new(Cell::new(items)))
     }
 
     /// A new map value.
     pub fn map(entries: Entries) -> Value {
-        Value::Map(Rc::new(RefCell::new(entries)))
+        Value::Map(Rc::new(Cell::new(entries)))
     }
 
     /// Groovy truth: null, false, 0, "", empty collections are false.
@@ -414,6 +488,9 @@ pub fn check_output(v: &Value, budget: usize) -> Result<(), String> {
         };
         if path.contains(&ptr) {
             return Err("contains itself and cannot be written out".to_string());
+        }
+        if path.len() >= 64 {
+            return Err("nests deeper than 64 levels and cannot be written out".to_string());
         }
         path.push(ptr);
         match v {

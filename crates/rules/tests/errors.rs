@@ -286,3 +286,44 @@ fn compound_assignment_evaluates_its_target_once() {
         json!({"a": [5, 1, 0], "i": 2})
     );
 }
+
+#[test]
+fn very_deeply_nested_lists_are_released_without_overflowing_the_stack() {
+    // Run on a small stack, as a worker thread might have.
+    let out = std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(|| {
+            let users = StaticUsers::default();
+            let ctx = RunContext { limits: Limits::default(), lookup: &users };
+            let script = Script::compile(
+                "outgoing",
+                "def a = []\nfor (i in 0..<70000) { a = [a] }\ndef m = [:]\nfor (i in 0..<70000) { m = [x: m] }\nreplica.done = true",
+            )
+            .unwrap();
+            script.run_outgoing(&json!({}), &ctx).map_err(|e| e.to_string())
+        })
+        .unwrap()
+        .join()
+        .expect("no stack overflow");
+    assert_eq!(out.unwrap(), json!({"done": true}));
+}
+
+#[test]
+fn results_nested_too_deeply_are_refused() {
+    let users = StaticUsers::default();
+    let ctx = RunContext {
+        limits: Limits::default(),
+        lookup: &users,
+    };
+    let script = Script::compile(
+        "outgoing",
+        "def a = []\nfor (i in 0..<1000) { a = [a] }\nreplica.a = a",
+    )
+    .unwrap();
+    let e = script.run_outgoing(&json!({}), &ctx).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("the replica nests deeper than 64 levels"),
+        "{e}"
+    );
+}
