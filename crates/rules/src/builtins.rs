@@ -415,7 +415,17 @@ pub fn method(it: &mut Interp, o: &Value, name: &str, args: Vec<Value>, pos: Pos
     match name {
         "toString" => return Ok(Value::str(&crate::ops::number_text(o))),
         "equals" => return Ok(Value::Bool(o.equals(args.first().unwrap_or(&Value::Null)))),
-        "is" => return Ok(Value::Bool(o.equals(args.first().unwrap_or(&Value::Null)))),
+        "is" => {
+            // Identity for collections and closures, as in Groovy; values for the rest.
+            let other = args.first().unwrap_or(&Value::Null);
+            return Ok(Value::Bool(match (o, other) {
+                (Value::List(a), Value::List(b)) => Rc::ptr_eq(a, b),
+                (Value::Map(a), Value::Map(b)) => Rc::ptr_eq(a, b),
+                (Value::Closure(a), Value::Closure(b)) => Rc::ptr_eq(a, b),
+                (Value::List(_) | Value::Map(_) | Value::Closure(_), _) => false,
+                _ => o.equals(other),
+            }));
+        }
         "asBoolean" => return Ok(Value::Bool(o.truthy())),
         "hashCode" => return Ok(Value::Int(o.to_text().len() as i64)),
         _ => {}
@@ -429,6 +439,14 @@ pub fn method(it: &mut Interp, o: &Value, name: &str, args: Vec<Value>, pos: Pos
         ),
         Value::Host(h) => crate::host::call(it, *h, name, args, pos),
         Value::Str(s) => string_method(it, s, name, &args, pos),
+        Value::Int(n) if name == "times" => {
+            let c = closure_arg(&args, 0, name, pos)?;
+            it.check_size((*n).max(0) as usize, pos)?;
+            for i in 0..(*n).max(0) {
+                it.call_closure(&c, vec![Value::Int(i)], pos)?;
+            }
+            Ok(Value::Null)
+        }
         Value::Int(_) | Value::Dec(_) => number_method(o, name, &args, pos),
         Value::Bool(_) => fail(pos, format!("a Boolean has no method `{name}`")),
         Value::List(_) | Value::Range(..) => list_method(it, o, name, args, pos),
@@ -598,6 +616,12 @@ fn string_method(it: &mut Interp, s: &Rc<str>, name: &str, args: &[Value], pos: 
             if len >= width || fill.is_empty() {
                 Value::Str(s.clone())
             } else {
+                let widest = fill.chars().map(char::len_utf8).max().unwrap_or(1);
+                if (width - len).saturating_mul(widest).saturating_add(s.len())
+                    > it.limits.max_string_bytes
+                {
+                    return string_limit(it, pos);
+                }
                 let pad: String = fill.chars().cycle().take(width - len).collect();
                 Value::str(&if name == "padLeft" {
                     format!("{pad}{s}")
@@ -754,12 +778,6 @@ fn number_method(o: &Value, name: &str, args: &[Value], pos: Pos) -> Eval {
             Some(y) if y.compare(o) == Some(Ordering::Less) => y.clone(),
             _ => o.clone(),
         },
-        "times" => {
-            return fail(
-                pos,
-                "`times` takes a closure: use a for loop over a range instead",
-            )
-        }
         _ => return fail(pos, format!("a {} has no method `{name}`", o.type_name())),
     })
 }

@@ -327,3 +327,25 @@ fn results_nested_too_deeply_are_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn times_is_identity_and_padding_within_limits() {
+    let users = StaticUsers::default();
+    let ctx = RunContext {
+        limits: Limits::default(),
+        lookup: &users,
+    };
+    let script = Script::compile(
+        "outgoing",
+        "def n = 0\n3.times { n += it }\ndef a = [1]\ndef b = [1]\nreplica.n = n\nreplica.same = a.is(a)\nreplica.other = a.is(b)\nreplica.equal = (a == b)",
+    )
+    .unwrap();
+    assert_eq!(
+        script.run_outgoing(&json!({}), &ctx).unwrap(),
+        json!({"n": 3, "same": true, "other": false, "equal": true})
+    );
+    let e = run_error("def s = ''.padLeft(4194304, '\u{1F600}')");
+    assert!(e.to_string().contains("string size limit"), "{e}");
+    let e = run_error("1000000000.times { }");
+    assert!(e.to_string().contains("collection size limit"), "{e}");
+}
