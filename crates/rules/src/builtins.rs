@@ -450,7 +450,10 @@ pub fn method(it: &mut Interp, o: &Value, name: &str, args: Vec<Value>, pos: Pos
         Value::Int(_) | Value::Dec(_) => number_method(o, name, &args, pos),
         Value::Bool(_) => fail(pos, format!("a Boolean has no method `{name}`")),
         Value::List(_) | Value::Range(..) => list_method(it, o, name, args, pos),
-        Value::Map(m) => map_method(it, o, m, name, args, pos),
+        Value::Map(m) => {
+            let v = map_method(it, o, m, name, args, pos);
+            sized(it, v, Some(o), pos)
+        }
         Value::Closure(c) => match name {
             "call" => it.call_closure(c, args, pos),
             _ => fail(pos, format!("a Closure has no method `{name}`")),
@@ -491,7 +494,25 @@ pub fn method(it: &mut Interp, o: &Value, name: &str, args: Vec<Value>, pos: Pos
     }
 }
 
+/// Checks a method's result (and a map it changed) against the collection limit.
+fn sized(it: &Interp, v: Eval, receiver: Option<&Value>, pos: Pos) -> Eval {
+    let v = v?;
+    for x in [Some(&v), receiver].into_iter().flatten() {
+        match x {
+            Value::List(l) => it.check_size(l.borrow().len(), pos)?,
+            Value::Map(m) => it.check_size(m.borrow().len(), pos)?,
+            _ => {}
+        }
+    }
+    Ok(v)
+}
+
 fn string_method(it: &mut Interp, s: &Rc<str>, name: &str, args: &[Value], pos: Pos) -> Eval {
+    let v = string_method_inner(it, s, name, args, pos);
+    sized(it, v, None, pos)
+}
+
+fn string_method_inner(it: &mut Interp, s: &Rc<str>, name: &str, args: &[Value], pos: Pos) -> Eval {
     let text = |i: usize| text_arg(args, i);
     let chars = || s.chars().collect::<Vec<char>>();
     Ok(match name {

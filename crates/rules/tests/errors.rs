@@ -349,3 +349,15 @@ fn times_is_identity_and_padding_within_limits() {
     let e = run_error("1000000000.times { }");
     assert!(e.to_string().contains("collection size limit"), "{e}");
 }
+
+#[test]
+fn strings_split_into_more_elements_than_the_limit_are_refused() {
+    for src in [
+        "def s = 'a,' * 200000\ndef l = s.split(',')",
+        "def s = 'ab' * 100000\ndef l = s.toList()",
+        "def m = [:]\nfor (i in 0..<60000) { m[i] = i }\ndef n = [:]\nfor (i in 60000..<120000) { n[i] = i }\nm.putAll(n)",
+    ] {
+        let e = run_error(src);
+        assert!(e.to_string().contains("collection size limit"), "{src}: {e}");
+    }
+}
