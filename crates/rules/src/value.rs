@@ -218,15 +218,17 @@ impl Value {
 
     /// Groovy `==`: numbers by value, collections element by element.
     pub fn equals(&self, other: &Value) -> bool {
-        self.equals_depth(other, 0)
+        let mut budget = EQUALS_BUDGET;
+        self.equals_depth(other, 0, &mut budget)
     }
 
-    /// `equals` that gives up (unequal) past 64 levels, so that lists containing themselves
-    /// cannot recurse forever.
-    fn equals_depth(&self, other: &Value, depth: usize) -> bool {
-        if depth > 64 {
+    /// `equals` that gives up (unequal) past 64 levels or after `EQUALS_BUDGET` element
+    /// comparisons, so that self-containing or hugely shared structures cannot hang a run.
+    fn equals_depth(&self, other: &Value, depth: usize, budget: &mut usize) -> bool {
+        if depth > 64 || *budget == 0 {
             return false;
         }
+        *budget -= 1;
         match (self, other) {
             (Value::Null, Value::Null) => true,
             (Value::Null, _) | (_, Value::Null) => false,
@@ -240,15 +242,17 @@ impl Value {
                     a.len() == b.len()
                         && a.iter()
                             .zip(b.iter())
-                            .all(|(x, y)| x.equals_depth(y, depth + 1))
+                            .all(|(x, y)| x.equals_depth(y, depth + 1, budget))
                 }
             }
             (Value::Map(a), Value::Map(b)) => {
                 Rc::ptr_eq(a, b) || {
                     let (a, b) = (a.borrow(), b.borrow());
                     a.len() == b.len()
-                        && a.iter()
-                            .all(|(k, v)| b.get(k).is_some_and(|w| v.equals_depth(w, depth + 1)))
+                        && a.iter().all(|(k, v)| {
+                            b.get(k)
+                                .is_some_and(|w| v.equals_depth(w, depth + 1, budget))
+                        })
                 }
             }
             (Value::Range(a, b), Value::Range(c, d)) => a == c && b == d,
@@ -257,7 +261,7 @@ impl Value {
                     x.len() == y.len()
                         && x.iter()
                             .zip(y.iter())
-                            .all(|(a, b)| a.equals_depth(b, depth + 1))
+                            .all(|(a, b)| a.equals_depth(b, depth + 1, budget))
                 })
             }
             (Value::Date(a), Value::Date(b)) => a == b,
@@ -459,6 +463,9 @@ impl Value {
         }
     }
 }
+
+/// The most element comparisons one `==` makes.
+const EQUALS_BUDGET: usize = 1_000_000;
 
 /// The most text `toString` writes for one value (beyond it, `...`).
 const TEXT_BUDGET: usize = 1 << 20;
