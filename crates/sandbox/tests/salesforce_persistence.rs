@@ -7,7 +7,7 @@ mod sf_common;
 use base64::Engine;
 use reqwest::Method;
 use serde_json::{json, Value};
-use sf_common::{code, query_path, start_with, Sf};
+use sf_common::{code, query_all_path, start_with, Sf};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use twinsync_sandbox::salesforce::{SalesforceConfig, SalesforceSandbox};
@@ -47,10 +47,6 @@ fn config(data: &Path) -> SalesforceConfig {
 
 async fn stop(sf: Sf) {
     sf.sandbox.shutdown().await;
-}
-
-fn query_all_path(soql: &str) -> String {
-    query_path(soql).replacen("/query?", "/queryAll?", 1)
 }
 
 /// Every Case id, deleted ones included.

@@ -11,7 +11,7 @@ mod sf_common;
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use sf_common::{code, password_login, Sf, V};
+use sf_common::{all_ids, code, password_login, query_all_path, Sf, V};
 use std::path::PathBuf;
 use std::process::Command;
 use twinsync_sandbox::common::tls::TlsMaterial;
@@ -30,38 +30,6 @@ fn python() -> PathBuf {
         "simple-salesforce is not installed: run scripts/setup-test-deps (or set TWINSYNC_PYTHON to a Python with simple-salesforce)"
     );
     venv
-}
-
-/// `/queryAll?q=…`: the query including deleted records.
-fn query_all_path(soql: &str) -> String {
-    format!(
-        "/queryAll?q={}",
-        url::form_urlencoded::byte_serialize(soql.as_bytes()).collect::<String>()
-    )
-}
-
-/// Every id a query selects, following `nextRecordsUrl`.
-async fn all_ids(sf: &Sf, soql: &str) -> Vec<Value> {
-    let mut page = sf.query(soql).await;
-    let mut ids: Vec<Value> = Vec::new();
-    loop {
-        ids.extend(
-            page["records"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|r| r["Id"].clone()),
-        );
-        let Some(next) = page["nextRecordsUrl"].as_str() else {
-            break;
-        };
-        let (status, body) = sf
-            .call(sf.raw(Method::GET, next).bearer_auth(&sf.token))
-            .await;
-        assert_eq!(status, 200, "{next}: {body}");
-        page = body;
-    }
-    ids
 }
 
 #[tokio::test]

@@ -51,6 +51,25 @@ pub fn tls_material(args: &TlsArgs, platform: &str) -> anyhow::Result<Option<Tls
     }))
 }
 
+/// Prints where a sandbox keeps its data and the certificate to trust; returns the `curl`
+/// flag the examples need (`-k ` with TLS).
+pub fn storage_lines(data: Option<&std::path::Path>, tls: Option<&TlsMaterial>) -> &'static str {
+    match data {
+        Some(path) => println!("  data:     {} (kept across restarts)", path.display()),
+        None => println!("  data:     in memory (pass --data FILE to keep it)"),
+    }
+    match tls {
+        Some(tls) => {
+            println!(
+                "  TLS cert: {} (trust it in your client)",
+                tls.cert_path.display()
+            );
+            "-k "
+        }
+        None => "",
+    }
+}
+
 /// Prints what is running and how to reach it.
 pub fn banner(sandbox: &ServiceNowSandbox, config: &ServiceNowConfig, default_users: bool) {
     let url = sandbox.base_url();
@@ -73,17 +92,7 @@ pub fn banner(sandbox: &ServiceNowSandbox, config: &ServiceNowConfig, default_us
             client.client_id, client.client_secret
         );
     }
-    match &config.data {
-        Some(path) => println!("  data:     {} (kept across restarts)", path.display()),
-        None => println!("  data:     in memory (pass --data FILE to keep it)"),
-    }
-    if let Some(tls) = &config.tls {
-        println!(
-            "  TLS cert: {} (trust it in your client)",
-            tls.cert_path.display()
-        );
-    }
-    let insecure = if config.tls.is_some() { "-k " } else { "" };
+    let insecure = storage_lines(config.data.as_deref(), config.tls.as_ref());
     println!("  try:      curl {insecure}-u admin:admin '{url}/api/now/table/incident?sysparm_limit=1&sysparm_query=active=true^ORDERBYDESCsys_updated_on'");
     println!("  admin:    {url}/sandbox (faults, stats, reset, webhooks)");
 }

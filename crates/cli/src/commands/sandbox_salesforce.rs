@@ -80,17 +80,7 @@ pub fn banner(sandbox: &SalesforceSandbox, config: &SalesforceConfig, show_passw
         }
     }
     println!("  REST:     {url}/services/data/v{}/", versions::LATEST);
-    match &config.data {
-        Some(path) => println!("  data:     {} (kept across restarts)", path.display()),
-        None => println!("  data:     in memory (pass --data FILE to keep it)"),
-    }
-    if let Some(tls) = &config.tls {
-        println!(
-            "  TLS cert: {} (trust it in your client)",
-            tls.cert_path.display()
-        );
-    }
-    let insecure = if config.tls.is_some() { "-k " } else { "" };
+    let insecure = super::sandbox::storage_lines(config.data.as_deref(), config.tls.as_ref());
     let (user, password) = match config.users.first() {
         Some(u) if show_passwords => (u.username.as_str(), u.password.as_str()),
         Some(u) => (u.username.as_str(), "PASSWORD"),

@@ -69,6 +69,24 @@ fn failure(id: Option<&str>, e: &SfError) -> Value {
     v
 }
 
+/// The `allOrNone` flag and the records of a collections body (at most `MAX_RECORDS`).
+fn records_body(call: &Call) -> Result<(bool, Vec<Value>), SfError> {
+    let body = call.json_object()?;
+    let all_or_none = body
+        .get("allOrNone")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let records = body
+        .get("records")
+        .and_then(Value::as_array)
+        .cloned()
+        .ok_or_else(|| SfError::json("records: expected an array of sObjects"))?;
+    if records.len() > MAX_RECORDS {
+        return Err(too_many());
+    }
+    Ok((all_or_none, records))
+}
+
 fn rolled_back() -> SfError {
     SfError::bad(
         "ALL_OR_NONE_OPERATION_ROLLED_BACK",
@@ -89,19 +107,7 @@ fn too_many() -> SfError {
 pub fn collections(access: &mut Access, call: &Call) -> Result<Reply, SfError> {
     let (all_or_none, items): (bool, Vec<(Option<String>, Value)>) = match call.method {
         Method::POST | Method::PATCH => {
-            let body = call.json_object()?;
-            let all = body
-                .get("allOrNone")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            let records = body
-                .get("records")
-                .and_then(Value::as_array)
-                .cloned()
-                .ok_or_else(|| SfError::json("records: expected an array of sObjects"))?;
-            if records.len() > MAX_RECORDS {
-                return Err(too_many());
-            }
+            let (all, records) = records_body(call)?;
             (
                 all,
                 records
@@ -244,29 +250,9 @@ pub fn upsert(access: &mut Access, call: &Call, name: &str, field: &str) -> Resu
         def.position(field)
             .filter(|c| def.fields[*c].external_id)
             .map(|c| (c, def.fields[c].name().to_string()))
-            .ok_or_else(|| {
-                SfError::new(
-                    StatusCode::NOT_FOUND,
-                    "NOT_FOUND",
-                    format!(
-                        "Provided external ID field does not exist or is not accessible: {field}"
-                    ),
-                )
-            })
+            .ok_or_else(|| SfError::no_external_field(field))
     })?;
-    let body = call.json_object()?;
-    let all_or_none = body
-        .get("allOrNone")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let records = body
-        .get("records")
-        .and_then(Value::as_array)
-        .cloned()
-        .ok_or_else(|| SfError::json("records: expected an array of sObjects"))?;
-    if records.len() > MAX_RECORDS {
-        return Err(too_many());
-    }
+    let (all_or_none, records) = records_body(call)?;
     in_tx(access, |access| {
         let start = savepoint(access);
         let results: Vec<Result<(String, bool), SfError>> = records

@@ -73,6 +73,15 @@ impl SfError {
         SfError::bad("JSON_PARSER_ERROR", format!("{detail}"))
     }
 
+    /// `404 NOT_FOUND` for a URL segment that is neither an id nor an external-id field.
+    pub fn no_external_field(name: &str) -> Self {
+        SfError::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!("Provided external ID field does not exist or is not accessible: {name}"),
+        )
+    }
+
     /// `400 MALFORMED_ID` for a value that is not an id of `object`.
     pub fn malformed_id(object: &str, value: &str) -> Self {
         SfError::bad(

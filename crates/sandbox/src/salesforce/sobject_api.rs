@@ -204,15 +204,7 @@ pub fn by_external_id(
         def.position(field)
             .filter(|c| def.fields[*c].external_id || *c == 0)
             .map(|c| (c, def.fields[c].name().to_string(), def.name.clone()))
-            .ok_or_else(|| {
-                SfError::new(
-                    StatusCode::NOT_FOUND,
-                    "NOT_FOUND",
-                    format!(
-                        "Provided external ID field does not exist or is not accessible: {field}"
-                    ),
-                )
-            })
+            .ok_or_else(|| SfError::no_external_field(field))
     })?;
     let found = access.read(|db| {
         if column == 0 {

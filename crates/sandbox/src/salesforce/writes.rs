@@ -598,13 +598,7 @@ fn content_version(
 /// Looks up a live record of `object` by a URL id (15 or 18 characters).
 pub fn live_row<'a>(db: &'a Db, object: usize, raw: &str) -> Result<(u64, &'a [Value]), SfError> {
     let def = &db.stores[object].def;
-    let id = salesforce_id::normalize(raw).ok_or_else(|| {
-        SfError::new(
-            http::StatusCode::NOT_FOUND,
-            "NOT_FOUND",
-            format!("Provided external ID field does not exist or is not accessible: {raw}"),
-        )
-    })?;
+    let id = salesforce_id::normalize(raw).ok_or_else(|| SfError::no_external_field(raw))?;
     if salesforce_id::key_prefix(&id) != Some(def.key_prefix) {
         return Err(SfError::malformed_id(&def.label, raw).with_fields(vec!["Id".into()]));
     }

@@ -139,6 +139,35 @@ pub fn query_path(soql: &str) -> String {
     )
 }
 
+/// `/queryAll?q=…`: the query including deleted records.
+pub fn query_all_path(soql: &str) -> String {
+    query_path(soql).replacen("/query?", "/queryAll?", 1)
+}
+
+/// Every id a query selects, following `nextRecordsUrl`.
+pub async fn all_ids(sf: &Sf, soql: &str) -> Vec<Value> {
+    let mut page = sf.query(soql).await;
+    let mut ids: Vec<Value> = Vec::new();
+    loop {
+        ids.extend(
+            page["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["Id"].clone()),
+        );
+        let Some(next) = page["nextRecordsUrl"].as_str() else {
+            break;
+        };
+        let (status, body) = sf
+            .call(sf.raw(Method::GET, next).bearer_auth(&sf.token))
+            .await;
+        assert_eq!(status, 200, "{next}: {body}");
+        page = body;
+    }
+    ids
+}
+
 /// Status and JSON body of a response (`null` when empty or not JSON).
 pub async fn read(r: Response) -> (u16, Value) {
     let status = r.status().as_u16();
