@@ -69,7 +69,7 @@ pub enum Target {
     /// A variable.
     Var(Rc<str>),
     /// `object.name` (or `object?.name`).
-    Prop(Box<Expr>, String),
+    Prop(Box<Expr>, Rc<str>),
     /// `object[index]`.
     Index(Box<Expr>, Box<Expr>),
 }
@@ -119,8 +119,8 @@ pub enum ExprKind {
     Prop {
         /// The object.
         object: Box<Expr>,
-        /// The property.
-        name: String,
+        /// The property (interned: one allocation however often it is written).
+        name: Rc<str>,
         /// `?.`
         safe: bool,
         /// `*.`

@@ -111,10 +111,10 @@ pub fn property(it: &mut Interp, o: &Value, name: &str, safe: bool, pos: Pos) ->
 }
 
 /// `object.name = v`.
-pub fn set_property(_it: &mut Interp, o: &Value, name: &str, v: Value, pos: Pos) -> Eval<()> {
+pub fn set_property(_it: &mut Interp, o: &Value, name: &Rc<str>, v: Value, pos: Pos) -> Eval<()> {
     match o {
         Value::Map(m) => {
-            m.borrow_mut().insert(Rc::from(name), v);
+            m.borrow_mut().insert(name.clone(), v);
             Ok(())
         }
         Value::Null => fail(pos, format!("cannot set property `{name}` of null")),
@@ -134,6 +134,7 @@ fn list_index(len: usize, i: i64) -> Option<usize> {
 pub fn index(_it: &mut Interp, o: &Value, i: &Value, pos: Pos) -> Eval {
     match (o, i) {
         (Value::Null, _) => fail(pos, "cannot index null"),
+        (Value::Map(m), Value::Str(k)) => Ok(m.borrow().get(k).cloned().unwrap_or(Value::Null)),
         (Value::Map(m), k) => Ok(m
             .borrow()
             .get(k.to_text().as_str())
@@ -1176,13 +1177,12 @@ fn list_method(it: &mut Interp, o: &Value, name: &str, args: Vec<Value>, pos: Po
             for v in &items {
                 let key = crate::value::key(&call1(it, &c, v)?);
                 if name == "groupBy" {
-                    if let Value::List(l) =
-                        out.entry(key).or_insert_with(|| Value::list(Vec::new()))
+                    if let Value::List(l) = out.get_or_insert_with(key, || Value::list(Vec::new()))
                     {
                         l.borrow_mut().push(v.clone());
                     }
                 } else {
-                    let e = out.entry(key).or_insert(Value::Int(0));
+                    let e = out.get_or_insert_with(key, || Value::Int(0));
                     if let Value::Int(n) = e {
                         *n += 1;
                     }
@@ -1301,7 +1301,7 @@ fn map_method(
         "putAll" => {
             if let Value::Map(other) = arg(0) {
                 let other = other.borrow().clone();
-                m.borrow_mut().extend(other);
+                m.borrow_mut().extend(other.into_entries());
             }
             Value::Null
         }

@@ -516,7 +516,7 @@ impl<'h> Interp<'h> {
                 Ok(Value::list(out))
             }
             ExprKind::Map(entries) => {
-                let mut out = Entries::with_capacity_and_hasher(entries.len(), Default::default());
+                let mut out = Entries::with_capacity(entries.len());
                 for (k, v) in entries {
                     let key = crate::value::key(&self.expr(k, scope)?);
                     let value = self.expr(v, scope)?;
@@ -752,7 +752,7 @@ impl<'h> Interp<'h> {
 /// An assignment target with its object and index already evaluated.
 enum Place {
     Var(Rc<str>),
-    Prop(Value, String),
+    Prop(Value, Rc<str>),
     Index(Value, Value),
 }
 

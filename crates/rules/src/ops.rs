@@ -122,7 +122,7 @@ pub fn binary(it: &mut Interp, op: BinOp, a: Value, b: Value, pos: Pos) -> Eval 
             Value::Map(m) => match b {
                 Value::Map(other) => {
                     let other = other.borrow().clone();
-                    m.borrow_mut().extend(other);
+                    m.borrow_mut().extend(other.into_entries());
                     Ok(a)
                 }
                 _ => fail(pos, "`<<` on a map takes a map"),

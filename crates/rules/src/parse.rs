@@ -80,7 +80,7 @@ struct Parser {
     errors: Vec<ScriptError>,
     depth: usize,
     /// One shared copy of each name, so that variable look-ups compare pointers.
-    names: std::collections::HashMap<String, Rc<str>>,
+    names: rustc_hash::FxHashSet<Rc<str>>,
 }
 
 type PResult<T> = Result<T, ScriptError>;
@@ -103,7 +103,7 @@ impl Parser {
             return n.clone();
         }
         let n: Rc<str> = Rc::from(name);
-        self.names.insert(name.to_string(), n.clone());
+        self.names.insert(n.clone());
         n
     }
 
@@ -943,7 +943,7 @@ impl Parser {
                     e = Expr {
                         kind: ExprKind::Prop {
                             object: Box::new(e),
-                            name,
+                            name: self.intern(&name),
                             safe,
                             spread,
                         },

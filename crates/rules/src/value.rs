@@ -4,7 +4,6 @@
 use crate::ast::ClosureDef;
 use crate::interp::Scope;
 use chrono::NaiveDateTime;
-use indexmap::IndexMap;
 use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::fmt::Write as _;
@@ -12,10 +11,7 @@ use std::rc::Rc;
 
 /// A list shared by reference, as Groovy lists are.
 pub type List = Rc<Cell<Vec<Value>>>;
-/// The entries of a map: string keys in insertion order (Groovy's `LinkedHashMap`), hashed
-/// with FxHash, which is several times faster than SipHash on short keys; scripts are
-/// written by admins, so flooding resistance is not needed.
-pub type Entries = IndexMap<Rc<str>, Value, rustc_hash::FxBuildHasher>;
+pub use crate::entries::Entries;
 
 /// A map with string keys in insertion order, shared by reference.
 pub type Map = Rc<Cell<Entries>>;
@@ -39,7 +35,7 @@ impl Drain for Vec<Value> {
 
 impl Drain for Entries {
     fn drain_into(&mut self, into: &mut Vec<Value>) {
-        into.extend(self.drain(..).map(|(_, v)| v));
+        into.extend(self.take_all().into_iter().map(|(_, v)| v));
     }
 }
 
@@ -411,15 +407,46 @@ impl Value {
                 None => Value::Dec(n.as_f64().unwrap_or(0.0)),
             },
             serde_json::Value::String(s) => Value::str(s),
-            serde_json::Value::Array(a) => Value::list(a.iter().map(Value::from_json).collect()),
-            serde_json::Value::Object(o) => {
-                let mut entries = Entries::with_capacity_and_hasher(o.len(), Default::default());
-                for (k, v) in o {
-                    entries.insert(Rc::from(k.as_str()), Value::from_json(v));
-                }
-                Value::map(entries)
+            serde_json::Value::Array(a) => {
+                // Records in a list (comments, attachments) tend to share their keys in the
+                // same order: each reuses its predecessor's key text where it matches.
+                let mut keys: Vec<Rc<str>> = Vec::new();
+                Value::list(
+                    a.iter()
+                        .map(|item| match item {
+                            serde_json::Value::Object(o) => Value::object_from_json(o, &mut keys),
+                            other => Value::from_json(other),
+                        })
+                        .collect(),
+                )
             }
+            serde_json::Value::Object(o) => Value::object_from_json(o, &mut Vec::new()),
         }
+    }
+
+    /// Converts a JSON object, taking key text from `keys` (a sibling's keys) where it
+    /// matches, and leaving this object's keys there for the next sibling.
+    fn object_from_json(
+        o: &serde_json::Map<String, serde_json::Value>,
+        keys: &mut Vec<Rc<str>>,
+    ) -> Value {
+        let mut entries = Entries::with_capacity(o.len());
+        for (i, (k, v)) in o.iter().enumerate() {
+            let key = match keys.get(i) {
+                Some(same) if **same == **k => same.clone(),
+                _ => {
+                    let fresh: Rc<str> = Rc::from(k.as_str());
+                    match keys.get_mut(i) {
+                        Some(slot) => *slot = fresh.clone(),
+                        None => keys.push(fresh.clone()),
+                    }
+                    fresh
+                }
+            };
+            // JSON object keys are unique already.
+            entries.push_unique(key, Value::from_json(v));
+        }
+        Value::map(entries)
     }
 
     /// Converts a value to JSON; closures and helpers become their names, dates ISO text.

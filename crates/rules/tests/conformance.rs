@@ -91,7 +91,21 @@ fn run(file: &str, case: &Case) -> Result<(), String> {
             )
             .map(|a| a.entity)
     } else {
-        script.run_outgoing(&entity, &ctx)
+        let tree = script.run_outgoing(&entity, &ctx);
+        // The node's path (JSON bytes) must give the very same replica.
+        let bytes = script.run_outgoing_bytes(&entity, &ctx).map(|b| {
+            serde_json::from_slice::<serde_json::Value>(&b).expect("the replica bytes are JSON")
+        });
+        match (&tree, &bytes) {
+            (Ok(a), Ok(b)) if a != b => {
+                return Err(format!("replica as bytes {b} differs from the tree {a}"))
+            }
+            (Ok(_), Err(e)) | (Err(e), Ok(_)) => {
+                return Err(format!("only one of the two outgoing paths failed: {e}"))
+            }
+            _ => {}
+        }
+        tree
     };
     match (outcome, &case.expect_error) {
         (Err(e), Some(want)) if e.to_string().contains(want.as_str()) => Ok(()),
