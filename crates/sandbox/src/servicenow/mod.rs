@@ -10,6 +10,7 @@ mod batch_api;
 mod body;
 pub mod config;
 pub mod db;
+pub mod dictionary;
 pub mod error;
 mod oauth;
 mod params;

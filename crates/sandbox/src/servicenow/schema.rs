@@ -404,6 +404,71 @@ fn sys_attachment() -> TableDef {
     }
 }
 
+fn plain(name: &str, label: &str, display: &str, mut fields: Vec<FieldDef>) -> TableDef {
+    fields.insert(0, f("sys_id", "Sys ID", FieldType::Id).read_only());
+    fields.extend(system_fields());
+    TableDef {
+        schema: table(name, label, display, fields),
+        number_prefix: None,
+        first_number: 0,
+        indexed: vec!["name"],
+    }
+}
+
+/// `sys_db_object`: the tables, and the table each extends.
+fn sys_db_object() -> TableDef {
+    plain(
+        "sys_db_object",
+        "Table",
+        "label",
+        vec![
+            s("name", "Name"),
+            s("label", "Label"),
+            reference("super_class", "Extends table", "sys_db_object"),
+        ],
+    )
+}
+
+/// `sys_dictionary`: the fields of every table.
+fn sys_dictionary() -> TableDef {
+    plain(
+        "sys_dictionary",
+        "Dictionary Entry",
+        "column_label",
+        vec![
+            s("name", "Table"),
+            s("element", "Column name"),
+            s("column_label", "Column label"),
+            s("internal_type", "Type"),
+            s("reference", "Reference"),
+            int("max_length", "Max length"),
+            boolean("mandatory", "Mandatory"),
+            boolean("read_only", "Read only"),
+            boolean("active", "Active"),
+            boolean("display", "Display"),
+            int("choice", "Choice"),
+        ],
+    )
+}
+
+/// `sys_choice`: the values of every choice list.
+fn sys_choice() -> TableDef {
+    plain(
+        "sys_choice",
+        "Choices",
+        "label",
+        vec![
+            s("name", "Table"),
+            s("element", "Element"),
+            s("value", "Value"),
+            s("label", "Label"),
+            int("sequence", "Sequence"),
+            boolean("inactive", "Inactive"),
+            s("language", "Language"),
+        ],
+    )
+}
+
 /// Every table the sandbox serves.
 pub fn all_tables() -> Vec<TableDef> {
     vec![
@@ -415,6 +480,9 @@ pub fn all_tables() -> Vec<TableDef> {
         sys_user_group(),
         sys_journal_field(),
         sys_attachment(),
+        sys_db_object(),
+        sys_dictionary(),
+        sys_choice(),
     ]
 }
 

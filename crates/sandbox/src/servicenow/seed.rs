@@ -241,6 +241,20 @@ pub fn seeded(config: &ServiceNowConfig, now: NaiveDateTime) -> Db {
         group_ids.push(id);
     }
 
+    // The data dictionary, from its own random stream so the seed records stay as they were.
+    let mut dictionary_rng = SmallRng::seed_from_u64(1_000_000_007);
+    let (objects, dictionary, choices) =
+        super::dictionary::records(&all_tables(), || sys_id(&mut dictionary_rng));
+    for (table, bodies) in [
+        ("sys_db_object", objects),
+        ("sys_dictionary", dictionary),
+        ("sys_choice", choices),
+    ] {
+        for body in bodies {
+            write(&mut db, table, None, body, &admin, start);
+        }
+    }
+
     let span_secs = (now - start).num_seconds().max(1);
     for i in 0..config.seed_incidents {
         let (short, category, description) = INCIDENTS[i % INCIDENTS.len()];
