@@ -2,7 +2,9 @@
 //! of relative date literals (`TODAY`, `LAST_N_DAYS:7`).
 
 use super::ast::DateLiteral;
-use chrono::{DateTime, Datelike, Duration, FixedOffset, Months, NaiveDate, NaiveDateTime, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, FixedOffset, Months, NaiveDate, NaiveDateTime, SubsecRound, Utc,
+};
 
 /// How the REST API writes datetimes (`2024-01-31T12:00:00.000+0000`), always in UTC.
 /// Stored values use this form, so that they sort as text.
@@ -11,9 +13,10 @@ pub const SF_DATETIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3f+0000";
 /// How the REST API writes dates.
 pub const SF_DATE_FORMAT: &str = "%Y-%m-%d";
 
-/// A UTC instant in the canonical form.
+/// A UTC instant in the canonical form. The platform keeps datetimes to the second (the
+/// milliseconds it prints are always `.000`), so the fraction is dropped.
 pub fn format_sf_datetime(at: DateTime<Utc>) -> String {
-    at.format(SF_DATETIME_FORMAT).to_string()
+    at.trunc_subsecs(0).format(SF_DATETIME_FORMAT).to_string()
 }
 
 /// Reads a datetime as clients send it (`…Z`, `…+01:00`, `…+0100`, with or without

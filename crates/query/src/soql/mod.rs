@@ -42,3 +42,79 @@ pub fn validate(
     let query = parse(text)?;
     bind(text, &query, catalog, now)
 }
+
+/// The parts of a trigger query a connector builds its own query around: the object after
+/// the top-level `FROM` and the text of the top-level `WHERE` condition, when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopLevel<'a> {
+    /// The object queried.
+    pub object: &'a str,
+    /// The `WHERE` condition as written, without the keyword.
+    pub condition: Option<&'a str>,
+}
+
+/// Splits a valid query into its object and `WHERE` text (a syntax error is returned as the
+/// platform words it).
+pub fn top_level(text: &str) -> Result<TopLevel<'_>, SoqlError> {
+    parse(text)?;
+    let tokens = lex::lex(text)?;
+    let mut depth = 0usize;
+    let mut object = None;
+    let mut where_start = None;
+    let mut where_end = None;
+    for (i, t) in tokens.iter().enumerate() {
+        match &t.tok {
+            lex::Tok::Open => depth += 1,
+            lex::Tok::Close => depth = depth.saturating_sub(1),
+            lex::Tok::Ident(word) if depth == 0 => {
+                let upper = word.to_ascii_uppercase();
+                if upper == "FROM" && object.is_none() {
+                    if let Some(next) = tokens.get(i + 1) {
+                        object = Some(&text[next.span.start..next.span.end]);
+                    }
+                } else if upper == "WHERE" && where_start.is_none() {
+                    where_start = Some(t.span.end);
+                } else if where_start.is_some()
+                    && where_end.is_none()
+                    && matches!(
+                        upper.as_str(),
+                        "ORDER" | "LIMIT" | "OFFSET" | "GROUP" | "FOR"
+                    )
+                {
+                    where_end = Some(t.span.start);
+                }
+            }
+            lex::Tok::End if where_start.is_some() && where_end.is_none() => {
+                where_end = Some(t.span.start);
+            }
+            _ => {}
+        }
+    }
+    Ok(TopLevel {
+        object: object.unwrap_or_default(),
+        condition: where_start.map(|s| text[s..where_end.unwrap_or(text.len())].trim()),
+    })
+}
+
+#[cfg(test)]
+mod top_level_tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_object_and_the_where_text() {
+        let t = top_level(
+            "SELECT Id, (SELECT Id FROM CaseComments WHERE IsPublished = true ORDER BY CreatedDate) FROM Case WHERE Priority = 'High' AND (Status = 'New' OR Status = 'Working') ORDER BY CreatedDate LIMIT 5",
+        )
+        .unwrap();
+        assert_eq!(t.object, "Case");
+        assert_eq!(
+            t.condition,
+            Some("Priority = 'High' AND (Status = 'New' OR Status = 'Working')")
+        );
+        let t = top_level("select id from Task").unwrap();
+        assert_eq!((t.object, t.condition), ("Task", None));
+        let t = top_level("SELECT Id FROM Case WHERE Subject = 'ORDER here'").unwrap();
+        assert_eq!(t.condition, Some("Subject = 'ORDER here'"));
+        assert!(top_level("SELECT FROM").is_err());
+    }
+}
