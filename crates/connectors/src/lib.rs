@@ -4,13 +4,14 @@
 pub mod error;
 pub mod http;
 pub mod platform;
+pub mod salesforce;
 pub mod secret;
 pub mod servicenow;
 
 pub use error::{ConnectorError, ErrorKind, Result};
 pub use http::{ApiCalls, HttpConfig, Replay, RetryPolicy};
 pub use platform::{
-    Attachment, ChangePage, Comment, CommentAdded, Entity, Identity, NewComment, Platform, Update,
+    ApiBudget, Attachment, ChangePage, Comment, CommentAdded, Entity, Identity, NewComment, Platform, Update,
     Version, Watermark, Written,
 };
 pub use secret::Secret;

@@ -260,4 +260,19 @@ pub trait Platform: Send + Sync {
 
     /// Requests made so far (the node reports API calls per sync from the differences).
     fn api_calls(&self) -> ApiCalls;
+
+    /// The platform's request budget as it last reported it, where it has one (the
+    /// Salesforce daily limit).
+    fn budget(&self) -> Option<ApiBudget> {
+        None
+    }
+}
+
+/// A platform's request budget: how much of it is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiBudget {
+    /// Requests counted in the current window.
+    pub used: u64,
+    /// Requests allowed in the window.
+    pub max: u64,
 }
