@@ -95,14 +95,24 @@ async fn trigger_queries_are_checked_as_the_platform_would() {
 async fn a_create_retried_after_a_crash_finds_the_record_made_before() {
     let sf = start(0).await;
     let body = fields(json!({"Subject": "Printer on fire", "Priority": "High"}));
-    let first = sf.connector().create("Case", "twin-42", &body).await.unwrap();
+    let first = sf
+        .connector()
+        .create("Case", "twin-42", &body)
+        .await
+        .unwrap();
     assert!(!first.existed);
     assert!(first.number.is_some());
-    let again = sf.connector().create("Case", "twin-42", &body).await.unwrap();
+    let again = sf
+        .connector()
+        .create("Case", "twin-42", &body)
+        .await
+        .unwrap();
     assert!(again.existed);
     assert_eq!(again.key, first.key);
     let rows = sf
-        .query(&format!("SELECT Id FROM Case WHERE {KEY_FIELD} = 'twin-42'"))
+        .query(&format!(
+            "SELECT Id FROM Case WHERE {KEY_FIELD} = 'twin-42'"
+        ))
         .await;
     assert_eq!(rows.len(), 1);
     // One call per create: upsert and read-back in one composite request.
@@ -115,7 +125,10 @@ async fn a_create_retried_after_a_crash_finds_the_record_made_before() {
     let c = sf.connector_with(|cfg| cfg.external_id_field = "Missing__c".into());
     let err = c.create("Case", "x", &body).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Validation);
-    assert!(err.message.contains("Missing__c") && err.message.contains("External ID"), "{err}");
+    assert!(
+        err.message.contains("Missing__c") && err.message.contains("External ID"),
+        "{err}"
+    );
     // A value the platform refuses: its code and message are kept.
     let err = sf
         .connector()
@@ -152,7 +165,11 @@ async fn update_writes_only_the_given_fields_and_returns_the_new_version() {
     assert_eq!(e[0].fields["Description"], "keep me");
     assert_eq!(e[0].version, u.version);
     let err = c
-        .update("Case", "500000000000000AAA", &fields(json!({"Subject": "x"})))
+        .update(
+            "Case",
+            "500000000000000AAA",
+            &fields(json!({"Subject": "x"})),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound, "{err}");
@@ -300,7 +317,10 @@ async fn reading_many_records_with_comments_takes_one_call_per_two_hundred() {
         got.iter().map(|e| e.comments.len()).sum::<usize>(),
         comment_total
     );
-    assert_eq!(calls, 2, "calls for 300 records with {comment_total} comments");
+    assert_eq!(
+        calls, 2,
+        "calls for 300 records with {comment_total} comments"
+    );
     for e in &got {
         assert!(e.url.contains(&e.key));
         assert!(e.number.is_some());

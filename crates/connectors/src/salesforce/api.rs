@@ -312,7 +312,11 @@ impl Api {
 
     /// Runs up to 25 subrequests in one Composite API call (`allOrNone` false), answering
     /// each subrequest's `(httpStatusCode, body)` in order.
-    pub async fn composite(&self, what: &str, parts: Vec<(&str, Call)>) -> Result<Vec<(u16, Value)>> {
+    pub async fn composite(
+        &self,
+        what: &str,
+        parts: Vec<(&str, Call)>,
+    ) -> Result<Vec<(u16, Value)>> {
         let base = self.data_path().await?;
         let replay = if parts.iter().any(|(_, c)| c.replay != Replay::Safe) {
             Replay::OnlyIfUnprocessed
@@ -327,7 +331,8 @@ impl Api {
                 } else {
                     format!("{base}/{}", c.path)
                 };
-                let mut r = json!({"method": c.method.as_str(), "url": url, "referenceId": reference});
+                let mut r =
+                    json!({"method": c.method.as_str(), "url": url, "referenceId": reference});
                 if let Some(b) = &c.body {
                     r["body"] = b.clone();
                 }

@@ -126,7 +126,13 @@ mod tests {
         let b = Budget::new(BudgetPolicy::default());
         assert_eq!(b.current(), None);
         b.note("api-usage=25/15000");
-        assert_eq!(b.current(), Some(ApiBudget { used: 25, max: 15000 }));
+        assert_eq!(
+            b.current(),
+            Some(ApiBudget {
+                used: 25,
+                max: 15000
+            })
+        );
         b.note("per-app-api-usage=1/10(appName=x), api-usage=26/15000");
         assert_eq!(b.current().unwrap().used, 26);
         b.note("api-usage=garbage");

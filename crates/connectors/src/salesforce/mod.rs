@@ -17,8 +17,8 @@ pub use budget::BudgetPolicy;
 use crate::error::{ConnectorError, ErrorKind, Result};
 use crate::http::{ApiCalls, Http, HttpConfig};
 use crate::platform::{
-    ApiBudget, Attachment, ChangePage, CommentAdded, Entity, Identity, NewComment,
-    Platform, Update, Watermark, Written,
+    ApiBudget, Attachment, ChangePage, CommentAdded, Entity, Identity, NewComment, Platform,
+    Update, Watermark, Written,
 };
 use api::{error_from, soql_string, Api, Call};
 use async_trait::async_trait;
@@ -86,7 +86,11 @@ pub struct Salesforce {
     described: tokio::sync::Mutex<HashMap<String, Described>>,
 }
 
-fn sf_error(kind: ErrorKind, what: impl Into<String>, message: impl Into<String>) -> ConnectorError {
+fn sf_error(
+    kind: ErrorKind,
+    what: impl Into<String>,
+    message: impl Into<String>,
+) -> ConnectorError {
     ConnectorError::new(kind, PlatformKind::Salesforce, what, message)
 }
 
@@ -240,7 +244,10 @@ fn written(m: &Map<String, Value>, existed: bool) -> Written {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string(),
-        number: m.get("CaseNumber").and_then(Value::as_str).map(String::from),
+        number: m
+            .get("CaseNumber")
+            .and_then(Value::as_str)
+            .map(String::from),
         version: records::version_of(m),
         existed,
     }
@@ -297,7 +304,9 @@ impl Platform for Salesforce {
         let catalog = describe::Catalog::new(&known);
         soql::validate(&full, &catalog, chrono::Utc::now())
             .map(|_| ())
-            .map_err(|e| sf_error(ErrorKind::Validation, what, e.message()).with_code(e.code.as_str()))
+            .map_err(|e| {
+                sf_error(ErrorKind::Validation, what, e.message()).with_code(e.code.as_str())
+            })
     }
 
     async fn changes(
@@ -548,7 +557,11 @@ impl Platform for Salesforce {
                             .get(&u.key[..u.key.len().min(15)])
                             .map(|m| written(m, false))
                             .ok_or_else(|| {
-                                sf_error(ErrorKind::NotFound, one, "the record was not found after the update")
+                                sf_error(
+                                    ErrorKind::NotFound,
+                                    one,
+                                    "the record was not found after the update",
+                                )
                             })
                     } else {
                         Err(sub_error(&one, 400, &r["errors"]))
@@ -610,7 +623,13 @@ impl Platform for Salesforce {
             )
             .await?;
         let [(s1, created), (s2, read), (s3, record)] = <[(u16, Value); 3]>::try_from(answers)
-            .map_err(|_| sf_error(ErrorKind::Protocol, &what, "expected three composite answers"))?;
+            .map_err(|_| {
+                sf_error(
+                    ErrorKind::Protocol,
+                    &what,
+                    "expected three composite answers",
+                )
+            })?;
         for (s, b) in [(s1, &created), (s2, &read), (s3, &record)] {
             if !(200..300).contains(&s) {
                 return Err(sub_error(&what, s, b));

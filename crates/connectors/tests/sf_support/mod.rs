@@ -56,7 +56,9 @@ pub async fn start(cases: usize) -> Sf {
 
 pub async fn start_with(config: sandbox::SalesforceConfig) -> Sf {
     twinsync_sandbox::common::ensure_crypto_provider();
-    let sandbox = SalesforceSandbox::start(config).await.expect("sandbox starts");
+    let sandbox = SalesforceSandbox::start(config)
+        .await
+        .expect("sandbox starts");
     let url = sandbox.base_url().to_string();
     let client = reqwest::Client::new();
     let r: Value = client
@@ -74,7 +76,10 @@ pub async fn start_with(config: sandbox::SalesforceConfig) -> Sf {
         .json()
         .await
         .unwrap();
-    let token = r["access_token"].as_str().expect("admin logs in").to_string();
+    let token = r["access_token"]
+        .as_str()
+        .expect("admin logs in")
+        .to_string();
     Sf {
         sandbox,
         url,
@@ -113,7 +118,11 @@ impl Sf {
     }
 
     pub fn faults(&self, settings: FaultSettings) {
-        self.sandbox.state().faults.set(settings).expect("valid faults");
+        self.sandbox
+            .state()
+            .faults
+            .set(settings)
+            .expect("valid faults");
     }
 
     pub fn clear_faults(&self) {
@@ -121,7 +130,12 @@ impl Sf {
     }
 
     /// A REST call as admin (path below `/services/data/v62.0/`); status and JSON body.
-    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut r = self
             .client
             .request(method, format!("{}/services/data/v62.0/{path}", self.url))
@@ -138,7 +152,9 @@ impl Sf {
     /// Every row of a query as admin (all pages).
     pub async fn query(&self, soql: &str) -> Vec<Value> {
         let q: String = url::form_urlencoded::byte_serialize(soql.as_bytes()).collect();
-        let (status, mut page) = self.call(reqwest::Method::GET, &format!("query?q={q}"), None).await;
+        let (status, mut page) = self
+            .call(reqwest::Method::GET, &format!("query?q={q}"), None)
+            .await;
         assert_eq!(status, 200, "{page}");
         let mut out = Vec::new();
         loop {
