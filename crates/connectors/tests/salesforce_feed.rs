@@ -75,6 +75,14 @@ async fn ten_thousand_changes_sharing_timestamps_are_read_once_each_in_order() {
         "one query per page, comments and files included"
     );
 
+    // Pages of 2,000 ask for 2,001 rows: more than one query batch, so every page but the
+    // last (which finds only 2,000) follows `nextRecordsUrl` once.
+    let before = c.api_calls().requests;
+    let (big, _, pages) = drain(&c, None, Watermark::start(), 2000).await;
+    assert_eq!(big, seen);
+    assert_eq!(pages, 5);
+    assert_eq!(c.api_calls().requests - before, 9);
+
     let (urgent, _, _) = drain(
         &c,
         Some("SELECT Id FROM Case WHERE Priority = 'High'"),

@@ -326,3 +326,20 @@ async fn reading_many_records_with_comments_takes_one_call_per_two_hundred() {
         assert!(e.number.is_some());
     }
 }
+
+#[tokio::test]
+async fn the_api_version_is_the_newest_offered_unless_one_is_pinned() {
+    let sf = start(1).await;
+    let c = sf.connector_with(|cfg| cfg.api_version = Some("59.0".into()));
+    assert_eq!(c.get("Case", &[]).await.unwrap().len(), 0);
+    c.changes("Case", None, &twinsync_connectors::Watermark::start(), 5)
+        .await
+        .unwrap();
+    let c = sf.connector_with(|cfg| cfg.api_version = Some("12.0".into()));
+    let err = c.describe("Case").await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Validation);
+    assert!(
+        err.message.contains("does not offer API version 12.0") && err.message.contains("59.0"),
+        "{err}"
+    );
+}
