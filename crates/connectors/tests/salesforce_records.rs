@@ -335,11 +335,14 @@ async fn the_api_version_is_the_newest_offered_unless_one_is_pinned() {
     c.changes("Case", None, &twinsync_connectors::Watermark::start(), 5)
         .await
         .unwrap();
-    let c = sf.connector_with(|cfg| cfg.api_version = Some("12.0".into()));
+    let c = sf.connector_with(|cfg| cfg.api_version = Some("99.0".into()));
     let err = c.describe("Case").await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Validation);
     assert!(
-        err.message.contains("does not offer API version 12.0") && err.message.contains("59.0"),
+        err.message.contains("does not offer API version 99.0") && err.message.contains("59.0"),
         "{err}"
     );
+    let c = sf.connector_with(|cfg| cfg.api_version = Some("45.0".into()));
+    let err = c.describe("Case").await.unwrap_err();
+    assert!(err.message.contains("too old"), "{err}");
 }

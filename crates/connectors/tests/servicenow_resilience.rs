@@ -126,6 +126,29 @@ async fn bursts_of_server_errors_and_throttling_are_retried_until_they_pass() {
     // The correlation look-up takes the 500 and is retried; the POST goes through.
     let w = c.create("incident", "burst-1", fields).await.unwrap();
     assert!(!w.existed);
+    // A comment is a journal write: after a 500 it may have been appended, so it is not
+    // sent again; the node sees a transient error and checks the journal before retrying.
+    let key = page.entities[0].key.clone();
+    sn.faults(FaultSettings {
+        fail_next: 1,
+        error_status: 500,
+        ..Default::default()
+    });
+    let before = c.api_calls().requests;
+    let err = c
+        .add_comment(
+            "incident",
+            &key,
+            &twinsync_connectors::NewComment {
+                body: "once".into(),
+                internal: false,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Unavailable);
+    assert_eq!(c.api_calls().requests - before, 1);
+
     // A POST that met a 500 may have been applied: it is not sent again; a 503 says the
     // request was not processed, so it is.
     let http = Http::new(sn_support::quick_retries(Duration::from_secs(3))).unwrap();

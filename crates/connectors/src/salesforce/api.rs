@@ -154,6 +154,17 @@ impl Api {
                     .collect();
                 if let Some(p) = &self.pinned {
                     let p = p.trim_start_matches('v');
+                    if p.parse::<f64>().map_or(true, |n| n < MIN_VERSION) {
+                        return Err(ConnectorError::new(
+                            ErrorKind::Validation,
+                            PlatformKind::Salesforce,
+                            what,
+                            format!(
+                                "API version {p} is too old: twinsync needs {MIN_VERSION:.1} or \
+                                 later (upsert answers and composite references)"
+                            ),
+                        ));
+                    }
                     return if offered.iter().any(|(_, v)| v == p) {
                         Ok(format!("v{p}"))
                     } else {
@@ -414,7 +425,12 @@ pub fn error_from(
     retry_after: Option<Duration>,
 ) -> ConnectorError {
     let kind = match (status, code) {
-        (_, Some("REQUEST_LIMIT_EXCEEDED")) => ErrorKind::DailyLimitReached,
+        // The same code answers the daily total and short-lived limits (concurrent long
+        // requests); only the first waits for the rolling window.
+        (_, Some("REQUEST_LIMIT_EXCEEDED")) if message.contains("TotalRequests") => {
+            ErrorKind::DailyLimitReached
+        }
+        (_, Some("REQUEST_LIMIT_EXCEEDED")) => ErrorKind::RateLimited,
         (_, Some("INVALID_SESSION_ID")) | (401, _) => ErrorKind::Authentication,
         (_, Some("NOT_FOUND")) | (404, _) => ErrorKind::NotFound,
         (_, Some("ENTITY_IS_DELETED")) => ErrorKind::NotFound,
@@ -432,4 +448,37 @@ pub fn error_from(
         e = e.with_code(c);
     }
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_daily_total_is_a_daily_limit() {
+        let daily = error_from(
+            "read",
+            403,
+            Some("REQUEST_LIMIT_EXCEEDED"),
+            "TotalRequests Limit exceeded.".into(),
+            None,
+        );
+        assert_eq!(daily.kind, ErrorKind::DailyLimitReached);
+        let concurrent = error_from(
+            "read",
+            403,
+            Some("REQUEST_LIMIT_EXCEEDED"),
+            "ConcurrentPerOrgLongTxn Limit exceeded.".into(),
+            None,
+        );
+        assert_eq!(concurrent.kind, ErrorKind::RateLimited);
+        assert!(concurrent.is_transient());
+        let denied = error_from("read", 403, Some("INSUFFICIENT_ACCESS"), "no".into(), None);
+        assert_eq!(denied.kind, ErrorKind::Permission);
+    }
+
+    #[test]
+    fn soql_strings_are_escaped() {
+        assert_eq!(soql_string("it's a \\ test\n"), "'it\\'s a \\\\ test\\n'");
+    }
 }

@@ -43,7 +43,8 @@ pub enum SalesforceAuth {
         /// The RSA private key, PEM.
         private_key_pem: Secret,
         /// The audience (`aud`): `https://login.salesforce.com`, `https://test.salesforce.com`
-        /// or the My Domain URL; the login URL when `None`.
+        /// or an Experience Cloud site; when `None`, test for a `test.salesforce.com` login
+        /// URL and login otherwise.
         audience: Option<String>,
     },
     /// A refresh token a user granted the app (web-server flow).
@@ -168,7 +169,14 @@ impl Authenticator {
                 private_key_pem,
                 audience,
             } => {
-                let aud = audience.clone().unwrap_or_else(|| self.login_url.clone());
+                // The audience is the login server, never a My Domain: test for sandboxes.
+                let aud = audience.clone().unwrap_or_else(|| {
+                    if self.login_url.contains("test.salesforce.com") {
+                        "https://test.salesforce.com".into()
+                    } else {
+                        "https://login.salesforce.com".into()
+                    }
+                });
                 let assertion = jwt_assertion(client_id, username, &aud, private_key_pem)?;
                 form.extend([
                     (

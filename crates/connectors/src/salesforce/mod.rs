@@ -94,6 +94,22 @@ fn sf_error(
     ConnectorError::new(kind, PlatformKind::Salesforce, what, message)
 }
 
+/// The largest file sent base64-encoded in JSON: the REST API takes 37.5 MB of base64.
+const MAX_JSON_FILE: usize = 37_500_000 / 4 * 3;
+
+/// Percent-encodes a value for one URL path segment (everything but unreserved characters).
+fn path_segment(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// An object or field name that may go into a URL or a query.
 fn check_name(kind: &str, name: &str) -> Result<()> {
     if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -391,7 +407,7 @@ impl Platform for Salesforce {
         };
         let mut body = fields.clone();
         body.retain(|k, _| !k.eq_ignore_ascii_case(ext));
-        let key: String = url::form_urlencoded::byte_serialize(correlation.as_bytes()).collect();
+        let key = path_segment(correlation);
         let answers = self
             .api
             .composite(
@@ -652,6 +668,18 @@ impl Platform for Salesforce {
         let object = self.check_object(entity_type)?;
         check_id(key)?;
         let what = format!("attach {file_name} to {object} {key}");
+        if bytes.len() > MAX_JSON_FILE {
+            return Err(sf_error(
+                ErrorKind::Validation,
+                what,
+                format!(
+                    "the file has {} bytes; files over {} MB need the multipart upload, which \
+                     this connector does not do yet",
+                    bytes.len(),
+                    MAX_JSON_FILE / 1_000_000
+                ),
+            ));
+        }
         let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
         let created = self
             .api
@@ -735,5 +763,26 @@ impl Platform for Salesforce {
 
     fn budget(&self) -> Option<ApiBudget> {
         self.api.budget.current()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_segments_escape_everything_but_unreserved() {
+        assert_eq!(path_segment("twin-42_a.b~c"), "twin-42_a.b~c");
+        assert_eq!(path_segment("a b/c?d"), "a%20b%2Fc%3Fd");
+        assert_eq!(path_segment("é"), "%C3%A9");
+    }
+
+    #[test]
+    fn ids_and_names_are_checked_before_they_reach_a_url() {
+        assert!(check_id("500000000000001").is_ok());
+        assert!(check_id("500000000000001AAA").is_ok());
+        assert!(check_id("../../etc/passwd!").is_err());
+        assert!(check_name("object", "Case").is_ok());
+        assert!(check_name("object", "Case/describe").is_err());
     }
 }

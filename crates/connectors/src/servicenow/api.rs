@@ -29,6 +29,9 @@ pub struct Call {
     pub path: String,
     /// A body and its content type.
     pub body: Option<(bytes::Bytes, String)>,
+    /// Set when the call must not be replayed whatever its method says (a batch carrying
+    /// journal writes).
+    pub apply_once: bool,
 }
 
 impl Call {
@@ -38,6 +41,7 @@ impl Call {
             method: Method::GET,
             path,
             body: None,
+            apply_once: false,
         }
     }
 
@@ -50,18 +54,58 @@ impl Call {
                 bytes::Bytes::from(body.to_string()),
                 "application/json".to_string(),
             )),
+            apply_once: false,
         }
     }
-}
 
-impl Call {
-    /// A POST creates something (a record, an attachment) and must not be blindly sent
-    /// twice; the Batch API carries only reads and PATCHes, which may.
+    /// A request with a raw body of `content_type` (an attachment upload).
+    pub fn raw(method: Method, path: String, body: bytes::Bytes, content_type: &str) -> Self {
+        Call {
+            method,
+            path,
+            body: Some((body, content_type.to_string())),
+            apply_once: false,
+        }
+    }
+
+    /// True when the body writes a journal field: every such write appends an entry, so
+    /// sending it twice would post the comment twice.
+    fn writes_journal(&self) -> bool {
+        let Some((body, ty)) = &self.body else {
+            return false;
+        };
+        if ty != "application/json" {
+            return false;
+        }
+        serde_json::from_slice::<Value>(body).is_ok_and(|v| {
+            v.as_object()
+                .is_some_and(|m| m.contains_key("comments") || m.contains_key("work_notes"))
+        })
+    }
+
+    /// Whether a failed attempt may be sent again: a POST creates something (a record, an
+    /// attachment) and a journal write appends an entry, so those are retried only when the
+    /// instance certainly did not act; reads, plain field updates and batches of those may
+    /// be replayed.
     pub fn replay(&self) -> Replay {
-        if self.method == Method::POST && !self.path.starts_with("/api/now/v1/batch") {
+        let creates = self.method == Method::POST && !self.path.starts_with("/api/now/v1/batch");
+        if self.apply_once || creates || self.writes_journal() {
             Replay::OnlyIfUnprocessed
         } else {
             Replay::Safe
+        }
+    }
+
+    /// What to accept: file downloads take any type (the Attachment API filters files by
+    /// `Accept`), everything else is JSON.
+    fn accept(&self) -> &'static str {
+        if self.method == Method::GET
+            && self.path.starts_with("/api/now/attachment/")
+            && self.path.ends_with("/file")
+        {
+            "*/*"
+        } else {
+            "application/json"
         }
     }
 }
@@ -92,7 +136,7 @@ impl Api {
     pub fn build(&self, client: &reqwest::Client, call: &Call, auth: &str) -> RequestBuilder {
         let mut r = client
             .request(call.method.clone(), format!("{}{}", self.base, call.path))
-            .header("Accept", "application/json")
+            .header("Accept", call.accept())
             .header("Authorization", auth);
         if let Some((body, ty)) = &call.body {
             r = r.header("Content-Type", ty).body(body.clone());
@@ -142,14 +186,45 @@ impl Api {
         Ok((result, answer))
     }
 
-    /// Runs several GETs in one Batch API call (`/api/now/v1/batch`); each answer in
-    /// order, as `(status, headers as JSON, body)`.
+    /// Runs several calls through the Batch API (`/api/now/v1/batch`); each answer in
+    /// order. Items the instance leaves unserviced (it stops a batch at 30 seconds) are sent
+    /// again in a further batch.
     pub async fn batch(&self, what: &str, calls: &[Call]) -> Result<Vec<SubAnswer>> {
+        let mut out: Vec<Option<SubAnswer>> = vec![None; calls.len()];
+        loop {
+            let pending: Vec<usize> = (0..calls.len()).filter(|i| out[*i].is_none()).collect();
+            if pending.is_empty() {
+                return Ok(out.into_iter().flatten().collect());
+            }
+            let served = self.batch_once(what, calls, &pending, &mut out).await?;
+            if served == 0 {
+                return Err(ConnectorError::new(
+                    ErrorKind::Unavailable,
+                    PlatformKind::ServiceNow,
+                    what,
+                    format!(
+                        "the instance serviced none of {} batch requests",
+                        pending.len()
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// One Batch API call for the items `pending` of `calls`; fills their answers in `out`
+    /// and says how many were serviced.
+    async fn batch_once(
+        &self,
+        what: &str,
+        calls: &[Call],
+        pending: &[usize],
+        out: &mut [Option<SubAnswer>],
+    ) -> Result<usize> {
         let b64 = base64::engine::general_purpose::STANDARD;
-        let requests: Vec<Value> = calls
+        let requests: Vec<Value> = pending
             .iter()
-            .enumerate()
-            .map(|(i, c)| {
+            .map(|&i| {
+                let c = &calls[i];
                 let mut headers = vec![json!({"name": "Accept", "value": "application/json"})];
                 let mut r =
                     json!({"id": i.to_string(), "method": c.method.as_str(), "url": c.path});
@@ -161,17 +236,18 @@ impl Api {
                 r
             })
             .collect();
-        let call = Call::json(
+        let mut call = Call::json(
             Method::POST,
             "/api/now/v1/batch".into(),
             &json!({"batch_request_id": "twinsync", "rest_requests": requests}),
         );
+        call.apply_once = pending.iter().any(|&i| calls[i].replay() != Replay::Safe);
         let body = self
             .send(what, &call)
             .await?
             .json()
             .ok_or_else(|| protocol(what, "the batch answer is not JSON"))?;
-        let mut out: Vec<Option<SubAnswer>> = vec![None; calls.len()];
+        let mut served = 0;
         for s in body["serviced_requests"].as_array().into_iter().flatten() {
             let Some(i) = s["id"].as_str().and_then(|i| i.parse::<usize>().ok()) else {
                 continue;
@@ -180,27 +256,15 @@ impl Api {
                 .as_str()
                 .and_then(|b| b64.decode(b).ok())
                 .unwrap_or_default();
-            if let Some(slot) = out.get_mut(i) {
+            if let Some(slot) = out.get_mut(i).filter(|s| s.is_none()) {
+                served += 1;
                 *slot = Some(SubAnswer {
                     status: s["status_code"].as_u64().unwrap_or(0) as u16,
-                    headers: s["headers"].clone(),
                     body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
                 });
             }
         }
-        out.into_iter()
-            .enumerate()
-            .map(|(i, a)| {
-                a.ok_or_else(|| {
-                    ConnectorError::new(
-                        ErrorKind::Unavailable,
-                        PlatformKind::ServiceNow,
-                        what,
-                        format!("the instance did not service batch request {i}"),
-                    )
-                })
-            })
-            .collect()
+        Ok(served)
     }
 }
 
@@ -209,26 +273,11 @@ impl Api {
 pub struct SubAnswer {
     /// Its HTTP status.
     pub status: u16,
-    /// Its headers, `[{"name","value"}]`.
-    pub headers: Value,
     /// Its body as JSON (`null` when empty).
     pub body: Value,
 }
 
 impl SubAnswer {
-    /// A header by name (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .as_array()?
-            .iter()
-            .find(|h| {
-                h["name"]
-                    .as_str()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
-            })
-            .and_then(|h| h["value"].as_str())
-    }
-
     /// The `result` of a successful answer, or the classified error.
     pub fn result(self, what: &str) -> Result<Value> {
         if (200..300).contains(&self.status) {

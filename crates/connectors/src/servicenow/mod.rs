@@ -491,11 +491,7 @@ impl Platform for ServiceNow {
         } else {
             content_type
         };
-        let call = Call {
-            method: Method::POST,
-            path,
-            body: Some((bytes, content_type.to_string())),
-        };
+        let call = Call::raw(Method::POST, path, bytes, content_type);
         let (result, _) = self.api.result(&what, &call).await?;
         match result {
             Value::Object(m) => Ok(records::attachment_of(&m)),

@@ -10,8 +10,9 @@ use twinsync_model::PlatformKind;
 
 /// Ids per `…IN` list, keeping each URL to a few kilobytes.
 pub const IDS_PER_QUERY: usize = 100;
-/// The Table API's largest page.
-const MAX_PAGE: usize = 10_000;
+/// Rows per journal or attachment page: small enough that one batch item stays well under
+/// the Batch API's 10 MB per-item cap (journal entries can be long).
+const MAX_PAGE: usize = 1_000;
 
 /// A field of a record as text (every Table API value is a string).
 pub fn text<'a>(record: &'a Map<String, Value>, field: &str) -> &'a str {
@@ -91,9 +92,6 @@ pub async fn details(
             .await?;
         let mut next = Vec::new();
         for ((journal, q, offset), answer) in pending.into_iter().zip(answers) {
-            let total = answer
-                .header("X-Total-Count")
-                .and_then(|t| t.parse::<usize>().ok());
             let rows = answer.result(if journal {
                 "read sys_journal_field"
             } else {
@@ -115,7 +113,8 @@ pub async fn details(
                         .push(attachment_of(&r));
                 }
             }
-            if total.is_some_and(|t| offset + n < t) && n > 0 {
+            // A full page may have more behind it (the attachment list documents no total).
+            if n >= MAX_PAGE {
                 next.push((journal, q, offset + n));
             }
         }
