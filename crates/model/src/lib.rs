@@ -6,6 +6,10 @@
 pub mod platform;
 pub mod salesforce_id;
 pub mod schema;
+pub mod sync;
 
 pub use platform::PlatformKind;
 pub use schema::{Choice, EntitySchema, FieldDef, FieldType};
+pub use sync::{
+    ConnectionMode, ConnectionRole, ConnectionStatus, MessageKind, RuleDirection, UnknownValue,
+};
