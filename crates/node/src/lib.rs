@@ -1,0 +1,6 @@
+//! The twinsync node: one process attached to one platform instance, linked to other nodes
+//! by connections. This crate holds the peer protocol (invitation codes, signed requests),
+//! the sealing of secrets at rest, and — as it grows — the sync engine and the admin API.
+
+pub mod peer;
+pub mod sealing;
