@@ -138,6 +138,13 @@ pub trait Store: Send + Sync {
     /// Messages held in the inbox and outbox, unapplied and undelivered.
     async fn depths(&self, connection_id: &str) -> Result<QueueDepths>;
 
+    // ── comment and attachment links ─────────────────────────────────────────
+
+    /// The links of a twin.
+    async fn links(&self, connection_id: &str, correlation: &str) -> Result<Vec<Link>>;
+    /// Adds a link, or completes an intended one with its local id.
+    async fn put_link(&self, link: Link) -> Result<()>;
+
     // ── errors and the log ───────────────────────────────────────────────────
 
     /// Records a permanent failure of a twin (or counts one more attempt of the open one);

@@ -114,6 +114,19 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX sync_log_twin ON sync_log (connection_id, correlation, id);
     "#,
+    // 2: comment and attachment links between the two sides of a twin.
+    r#"
+    CREATE TABLE links (
+        connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+        correlation TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        remote_id TEXT NOT NULL,
+        local_id TEXT,
+        received INTEGER NOT NULL,
+        PRIMARY KEY (connection_id, correlation, kind, remote_id)
+    );
+    CREATE INDEX links_local ON links (connection_id, correlation, kind, local_id);
+    "#,
 ];
 
 /// The newest schema version this build knows.

@@ -310,3 +310,43 @@ pub struct LogEntry {
     #[serde(flatten)]
     pub entry: NewLogEntry,
 }
+
+/// What a link pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// A comment.
+    Comment,
+    /// An attachment.
+    Attachment,
+}
+
+impl LinkKind {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkKind::Comment => "comment",
+            LinkKind::Attachment => "attachment",
+        }
+    }
+}
+
+/// A comment or attachment of a twin and its counterpart on the other side. A link is
+/// written before the local copy is made (`local_id` empty: intended), and completed
+/// after, so a crash in between is recognised instead of making a second copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The connection.
+    pub connection_id: String,
+    /// The twin.
+    pub correlation: String,
+    /// Comment or attachment.
+    pub kind: LinkKind,
+    /// Its id on the other side.
+    pub remote_id: String,
+    /// Its id here, once made.
+    pub local_id: Option<String>,
+    /// True when this node made the local copy from a received one (so it is never sent
+    /// back); false when the local one was sent and the other side made the copy.
+    pub received: bool,
+}

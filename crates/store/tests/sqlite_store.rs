@@ -458,3 +458,29 @@ async fn everything_survives_a_reopen_and_delete_cascades() {
     assert_eq!(s.undelivered("c1", 10).await.unwrap().len(), 0);
     assert!(s.delete_connection("c1").await.is_err());
 }
+
+#[tokio::test]
+async fn links_are_intended_then_completed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(&dir);
+    s.insert_connection(conn("c1", "a")).await.unwrap();
+    let intended = Link {
+        connection_id: "c1".into(),
+        correlation: "A".into(),
+        kind: LinkKind::Comment,
+        remote_id: "r1".into(),
+        local_id: None,
+        received: true,
+    };
+    s.put_link(intended.clone()).await.unwrap();
+    s.put_link(intended.clone()).await.unwrap();
+    assert_eq!(s.links("c1", "A").await.unwrap(), vec![intended.clone()]);
+    let done = Link {
+        local_id: Some("l1".into()),
+        ..intended.clone()
+    };
+    s.put_link(done.clone()).await.unwrap();
+    // Writing the intent again never forgets the local id.
+    s.put_link(intended).await.unwrap();
+    assert_eq!(s.links("c1", "A").await.unwrap(), vec![done]);
+}

@@ -4,6 +4,7 @@
 
 mod config;
 mod errors;
+mod links;
 mod queue;
 mod twins;
 
@@ -303,6 +304,15 @@ impl Store for SqliteStore {
     async fn depths(&self, connection_id: &str) -> Result<QueueDepths> {
         let id = connection_id.to_string();
         self.run(move |db| queue::depths(db, &id)).await
+    }
+
+    async fn links(&self, connection_id: &str, correlation: &str) -> Result<Vec<Link>> {
+        let (id, c) = (connection_id.to_string(), correlation.to_string());
+        self.run(move |db| links::of_twin(db, &id, &c)).await
+    }
+
+    async fn put_link(&self, link: Link) -> Result<()> {
+        self.run(move |db| links::put(db, &link)).await
     }
 
     async fn record_error(&self, e: NewError) -> Result<ErrorEntry> {
