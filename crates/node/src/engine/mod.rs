@@ -1,0 +1,36 @@
+//! The sync engine's two translations: a local entity into the replica sent to the other
+//! side (outgoing), and a received replica into writes on the local platform (incoming),
+//! with comment and attachment links so that nothing is copied twice or sent back.
+
+pub mod incoming;
+pub mod outgoing;
+pub mod view;
+
+use serde::{Deserialize, Serialize};
+
+/// What a replica message carries besides the replica itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaMessage {
+    /// The replica the outgoing script built.
+    pub replica: serde_json::Value,
+    /// The sending side's record.
+    pub entity: RecordRef,
+    /// The outgoing rule version that built it.
+    pub rule_version: i64,
+}
+
+/// A record as the other side shows it (for links in the console and the ack).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RecordRef {
+    /// Entity type.
+    #[serde(rename = "type")]
+    pub entity_type: String,
+    /// Platform key.
+    pub key: String,
+    /// Display key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+    /// A link a person can open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
