@@ -394,3 +394,10 @@ async fn a_script_error_is_permanent_and_names_its_line() {
     assert!(!err.is_transient());
     assert!(err.to_string().contains("line 2"), "{err}");
 }
+
+/// The apply runs on the node's worker threads: its future must be `Send`.
+#[allow(dead_code)]
+fn apply_is_send(t: &Target<'_>, r: &Received<'_>) {
+    fn send<T: Send>(_: T) {}
+    send(apply(t, r));
+}

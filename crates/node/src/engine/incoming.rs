@@ -74,7 +74,7 @@ pub struct Target<'a> {
     /// The other side's files.
     pub files: &'a dyn AttachmentSource,
     /// User look-ups for `nodeHelper`.
-    pub lookup: &'a dyn NodeLookup,
+    pub lookup: &'a (dyn NodeLookup + Sync),
     /// The integration user (its earlier copies are recognised by author).
     pub me: &'a Identity,
 }
@@ -149,19 +149,23 @@ pub async fn apply(target: &Target<'_>, received: &Received<'_>) -> Result<Outco
         .local
         .as_ref()
         .map_or(received.default_type, |l| l.entity_type.as_str());
-    let script = Script::compile("incoming", received.rule).map_err(first_error)?;
-    let ctx = RunContext {
-        limits: Limits::default(),
-        lookup: target.lookup,
+    // The script's values are not `Send`: they live only in this block, never across an
+    // await, so the apply can run on any worker thread.
+    let applied = {
+        let script = Script::compile("incoming", received.rule).map_err(first_error)?;
+        let ctx = RunContext {
+            limits: Limits::default(),
+            lookup: target.lookup,
+        };
+        let before = view::incoming(entity.as_ref(), base_type, &links);
+        script.run_incoming(
+            &before,
+            &received.message.replica,
+            received.previous,
+            entity.is_none(),
+            &ctx,
+        )?
     };
-    let before = view::incoming(entity.as_ref(), base_type, &links);
-    let applied = script.run_incoming(
-        &before,
-        &received.message.replica,
-        received.previous,
-        entity.is_none(),
-        &ctx,
-    )?;
     let entity_type = match &entity {
         Some(e) => e.entity_type.clone(),
         None => applied.entity["entityType"]
