@@ -11,7 +11,7 @@ pub mod servicenow;
 pub use error::{ConnectorError, ErrorKind, Result};
 pub use http::{ApiCalls, HttpConfig, Replay, RetryPolicy};
 pub use platform::{
-    ApiBudget, Attachment, ChangePage, Comment, CommentAdded, Entity, Identity, NewComment,
-    Platform, Update, Version, Watermark, Written,
+    ApiBudget, Attachment, ChangePage, ChildList, Comment, CommentAdded, Entity, Identity, KeyPage,
+    NewComment, Platform, Update, Version, Watermark, Written,
 };
 pub use secret::Secret;

@@ -143,6 +143,40 @@ pub struct ChangePage {
     pub more: bool,
 }
 
+/// The lists of a record that can change on their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChildList {
+    /// Comments (journal entries, case comments).
+    Comments,
+    /// Attachments (files).
+    Attachments,
+}
+
+impl ChildList {
+    /// Both lists.
+    pub const ALL: [ChildList; 2] = [ChildList::Comments, ChildList::Attachments];
+
+    /// Its name in feed keys and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChildList::Comments => "comments",
+            ChildList::Attachments => "attachments",
+        }
+    }
+}
+
+/// A page of record keys from a child feed, in change order, with the new watermark.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyPage {
+    /// The parent records' keys (repeats removed).
+    pub keys: Vec<String>,
+    /// Where the next page starts.
+    pub next: Watermark,
+    /// True when more changes were waiting.
+    pub more: bool,
+}
+
 /// The outcome of a create or update.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Written {
@@ -204,6 +238,20 @@ pub trait Platform: Send + Sync {
         since: &Watermark,
         limit: usize,
     ) -> Result<ChangePage>;
+
+    /// Keys of `entity_type` records whose `child` list (`comments` or `attachments`)
+    /// changed after `since` in a way that does not change the record's own update time
+    /// (on Salesforce a new comment does not touch its case; on ServiceNow a new file does
+    /// not touch its record). `None` when the record's own updates cover that list.
+    async fn child_changes(
+        &self,
+        _entity_type: &str,
+        _child: ChildList,
+        _since: &Watermark,
+        _limit: usize,
+    ) -> Result<Option<KeyPage>> {
+        Ok(None)
+    }
 
     /// Records by key, with comments and attachments, in as few calls as the platform
     /// allows. Keys that do not exist are left out.

@@ -346,3 +346,77 @@ async fn the_api_version_is_the_newest_offered_unless_one_is_pinned() {
     let err = c.describe("Case").await.unwrap_err();
     assert!(err.message.contains("too old"), "{err}");
 }
+
+#[tokio::test]
+async fn new_comments_and_files_are_found_though_the_case_does_not_change() {
+    let sf = start(0).await;
+    let c = sf.connector();
+    let ids = sf.seed_cases(3).await;
+    let start_wm = twinsync_connectors::Watermark::start();
+    let none = c
+        .child_changes(
+            "Case",
+            twinsync_connectors::ChildList::Comments,
+            &start_wm,
+            10,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(none.keys.is_empty());
+    for id in [&ids[1], &ids[1], &ids[2]] {
+        let (status, body) = sf
+            .call(
+                reqwest::Method::POST,
+                "sobjects/CaseComment",
+                Some(json!({"ParentId": id, "CommentBody": "hello"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let page = c
+        .child_changes(
+            "Case",
+            twinsync_connectors::ChildList::Comments,
+            &start_wm,
+            10,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let mut got = page.keys.clone();
+    got.sort();
+    let mut want = vec![ids[1].clone(), ids[2].clone()];
+    want.sort();
+    assert_eq!(got, want);
+    let after = c
+        .child_changes(
+            "Case",
+            twinsync_connectors::ChildList::Comments,
+            &page.next,
+            10,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(after.keys.is_empty() && !after.more);
+    let (status, body) = sf
+        .call(
+            reqwest::Method::POST,
+            "sobjects/ContentVersion",
+            Some(json!({"Title": "f.txt", "PathOnClient": "f.txt", "VersionData": "aGVsbG8=", "FirstPublishLocationId": ids[0]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let files = c
+        .child_changes(
+            "Case",
+            twinsync_connectors::ChildList::Attachments,
+            &start_wm,
+            10,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(files.keys, vec![ids[0].clone()]);
+}

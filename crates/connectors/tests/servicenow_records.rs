@@ -340,3 +340,60 @@ async fn reading_many_records_with_comments_takes_a_handful_of_calls() {
         assert!(e.url.contains(&e.key));
     }
 }
+
+#[tokio::test]
+async fn new_attachments_are_found_though_the_record_does_not_change() {
+    let sn = start(0).await;
+    let c = sn.connector();
+    let w = c
+        .create(
+            "incident",
+            "f-1",
+            &fields(json!({"short_description": "files"})),
+        )
+        .await
+        .unwrap();
+    let start_wm = twinsync_connectors::Watermark::start();
+    // Journal entries update the record itself: no separate feed.
+    assert!(c
+        .child_changes(
+            "incident",
+            twinsync_connectors::ChildList::Comments,
+            &start_wm,
+            10
+        )
+        .await
+        .unwrap()
+        .is_none());
+    c.upload_attachment(
+        "incident",
+        &w.key,
+        "a.txt",
+        "text/plain",
+        Bytes::from_static(b"a"),
+    )
+    .await
+    .unwrap();
+    let page = c
+        .child_changes(
+            "incident",
+            twinsync_connectors::ChildList::Attachments,
+            &start_wm,
+            10,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(page.keys, vec![w.key.clone()]);
+    let after = c
+        .child_changes(
+            "incident",
+            twinsync_connectors::ChildList::Attachments,
+            &page.next,
+            10,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(after.keys.is_empty());
+}

@@ -4,4 +4,7 @@
 
 pub mod engine;
 pub mod peer;
+pub mod runtime;
 pub mod sealing;
+
+pub use runtime::{Initiate, Node, NodeError, NodeOptions};

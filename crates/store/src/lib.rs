@@ -114,6 +114,9 @@ pub trait Store: Send + Sync {
     /// Appends messages to a connection's outbox with the next sequence numbers, applies
     /// their twin bookkeeping, and moves a trigger's watermark — all in one transaction.
     async fn enqueue(&self, batch: Enqueue) -> Result<Vec<i64>>;
+    /// How far the feed of an entity type's twinned records has read (the start when it
+    /// never has).
+    async fn feed(&self, connection_id: &str, entity_type: &str) -> Result<Watermark>;
     /// Messages not yet acknowledged by the peer, in order, at most `limit`.
     async fn undelivered(&self, connection_id: &str, limit: usize) -> Result<Vec<OutMessage>>;
     /// The peer holds every message up to `seq`.

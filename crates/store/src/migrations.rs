@@ -127,6 +127,16 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX links_local ON links (connection_id, correlation, kind, local_id);
     "#,
+    // 3: per entity type, how far the feed of twinned records' updates has read.
+    r#"
+    CREATE TABLE feeds (
+        connection_id TEXT NOT NULL REFERENCES connections(id) ON DELETE CASCADE,
+        entity_type TEXT NOT NULL,
+        watermark_at TEXT NOT NULL DEFAULT '',
+        watermark_key TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (connection_id, entity_type)
+    );
+    "#,
 ];
 
 /// The newest schema version this build knows.

@@ -180,8 +180,17 @@ pub struct Enqueue {
     pub connection_id: String,
     /// The messages, in order.
     pub messages: Vec<Outgoing>,
-    /// A trigger's new watermark.
-    pub advance: Option<(i64, Watermark)>,
+    /// A watermark to move with them.
+    pub advance: Option<Advance>,
+}
+
+/// Which watermark a batch of messages moves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Advance {
+    /// A trigger's (by id).
+    Trigger(i64, Watermark),
+    /// The feed of an entity type's twinned records.
+    Feed(String, Watermark),
 }
 
 /// A message in the outbox.

@@ -181,7 +181,7 @@ async fn the_outbox_numbers_messages_and_moves_the_watermark_in_one_step() {
         .enqueue(Enqueue {
             connection_id: "c1".into(),
             messages: vec![first, out("corr-2", "{}")],
-            advance: Some((
+            advance: Some(Advance::Trigger(
                 t.id,
                 Watermark {
                     updated_at: "2026-01-01 00:00:00".into(),
@@ -217,11 +217,27 @@ async fn the_outbox_numbers_messages_and_moves_the_watermark_in_one_step() {
         .enqueue(Enqueue {
             connection_id: "c1".into(),
             messages: vec![out("corr-3", "{}")],
-            advance: Some((999, Watermark::default())),
+            advance: Some(Advance::Trigger(999, Watermark::default())),
         })
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }));
+    assert_eq!(
+        s.feed("c1", "incident").await.unwrap(),
+        Watermark::default()
+    );
+    let w = Watermark {
+        updated_at: "2026-01-02 00:00:00".into(),
+        key: "k9".into(),
+    };
+    s.enqueue(Enqueue {
+        connection_id: "c1".into(),
+        messages: vec![],
+        advance: Some(Advance::Feed("incident".into(), w.clone())),
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.feed("c1", "incident").await.unwrap(), w);
     let pending = s.undelivered("c1", 10).await.unwrap();
     assert_eq!(pending.iter().map(|m| m.seq).collect::<Vec<_>>(), [1, 2, 3]);
     s.mark_delivered("c1", 2).await.unwrap();

@@ -22,6 +22,8 @@ pub struct Described {
     pub children: Vec<(String, String, String)>,
     /// Fields marked as external ids.
     pub external_ids: Vec<String>,
+    /// The first three characters of its record ids.
+    pub key_prefix: Option<String>,
 }
 
 impl Described {
@@ -72,6 +74,7 @@ pub fn parse(object: &str, body: &Value) -> Result<Described> {
         parents: Vec::new(),
         children: Vec::new(),
         external_ids: Vec::new(),
+        key_prefix: body["keyPrefix"].as_str().map(String::from),
     };
     for f in fields {
         let name = f["name"].as_str().unwrap_or_default().to_string();

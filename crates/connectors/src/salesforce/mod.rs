@@ -17,8 +17,8 @@ pub use budget::BudgetPolicy;
 use crate::error::{ConnectorError, ErrorKind, Result};
 use crate::http::{ApiCalls, Http, HttpConfig};
 use crate::platform::{
-    ApiBudget, Attachment, ChangePage, CommentAdded, Entity, Identity, NewComment, Platform,
-    Update, Watermark, Written,
+    ApiBudget, Attachment, ChangePage, ChildList, CommentAdded, Entity, Identity, KeyPage,
+    NewComment, Platform, Update, Watermark, Written,
 };
 use api::{error_from, soql_string, Api, Call};
 use async_trait::async_trait;
@@ -54,8 +54,11 @@ pub struct SalesforceConfig {
     pub external_id_field: String,
     /// An API version to use (`62.0`); the newest the org offers when `None`.
     pub api_version: Option<String>,
-    /// How long after a change the feed waits before reading it (transactions commit
-    /// after they take their timestamp); `None` reads up to now.
+    /// How long after a change the feed waits before reading it: timestamps have whole
+    /// seconds, so a second is read only once it is over (a record changed again within a
+    /// second already read would otherwise be missed), and transactions commit after they
+    /// take their timestamp. At least one second; `None` reads up to now, which is only
+    /// safe for data that no longer changes (tests of past records).
     pub settle: Option<Duration>,
     /// Pacing against the daily API budget.
     pub budget: BudgetPolicy,
@@ -368,6 +371,57 @@ impl Platform for Salesforce {
             next,
             more,
         })
+    }
+
+    async fn child_changes(
+        &self,
+        entity_type: &str,
+        child: ChildList,
+        since: &Watermark,
+        limit: usize,
+    ) -> Result<Option<KeyPage>> {
+        let object = self.check_object(entity_type)?;
+        let d = self.described(&object).await?;
+        // A new comment or file does not touch its record: they are read from their own
+        // objects (comments on cases; files published to the record).
+        let (child_object, parent_field) = match child {
+            ChildList::Comments if d.child("CaseComments").is_some() => ("CaseComment", "ParentId"),
+            ChildList::Attachments if d.child("ContentDocumentLinks").is_some() => {
+                ("ContentVersion", "FirstPublishLocationId")
+            }
+            _ => return Ok(None),
+        };
+        let what = format!("read new {object} {}", child.as_str());
+        let limit = limit.clamp(1, 2000);
+        let select = format!("SELECT Id, {parent_field}, SystemModstamp FROM {child_object}");
+        let text = feed::change_soql(
+            &select,
+            Some(&format!("{parent_field} != null")),
+            since,
+            self.cutoff().as_deref(),
+            limit + 1,
+        );
+        let mut rows = self.api.query_all(&what, &text).await?;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let mut keys: Vec<String> = Vec::new();
+        let mut next = since.clone();
+        for r in &rows {
+            let text_of = |k: &str| r.get(k).and_then(Value::as_str).unwrap_or_default();
+            let parent = text_of(parent_field).to_string();
+            let ours = d
+                .key_prefix
+                .as_deref()
+                .is_none_or(|p| parent.starts_with(p));
+            if ours && !keys.contains(&parent) {
+                keys.push(parent);
+            }
+            next = Watermark {
+                updated_at: text_of("SystemModstamp").to_string(),
+                key: text_of("Id").to_string(),
+            };
+        }
+        Ok(Some(KeyPage { keys, next, more }))
     }
 
     async fn get(&self, entity_type: &str, keys: &[String]) -> Result<Vec<Entity>> {

@@ -189,7 +189,10 @@ mod tests {
         assert_eq!(incident["state"], "7");
         assert_eq!(incident["urgency"], "3");
         assert_eq!(incident["close_code"], "Solution provided");
-        assert!(!incident.contains_key("short_description"), "unchanged fields are not written");
+        assert!(
+            !incident.contains_key("short_description"),
+            "unchanged fields are not written"
+        );
     }
 
     #[test]

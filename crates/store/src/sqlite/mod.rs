@@ -264,6 +264,11 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn feed(&self, connection_id: &str, entity_type: &str) -> Result<Watermark> {
+        let (id, t) = (connection_id.to_string(), entity_type.to_string());
+        self.run(move |db| queue::feed(db, &id, &t)).await
+    }
+
     async fn undelivered(&self, connection_id: &str, limit: usize) -> Result<Vec<OutMessage>> {
         let id = connection_id.to_string();
         self.run(move |db| queue::undelivered(db, &id, limit)).await

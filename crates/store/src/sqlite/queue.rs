@@ -57,16 +57,28 @@ fn append(
 pub fn enqueue(db: &mut Db, batch: Enqueue, now: DateTime<Utc>) -> Result<Vec<i64>> {
     let tx = db.transaction()?;
     let seqs = append(&tx, &batch.connection_id, &batch.messages, now)?;
-    if let Some((trigger, w)) = &batch.advance {
-        let n = tx.execute(
-            "UPDATE triggers SET watermark_at = ?2, watermark_key = ?3 WHERE id = ?1 AND connection_id = ?4",
-            params![trigger, w.updated_at, w.key, batch.connection_id],
-        )?;
-        if n == 0 {
-            return Err(StoreError::NotFound {
-                what: format!("trigger {trigger} of connection {}", batch.connection_id),
-            });
+    match &batch.advance {
+        Some(Advance::Trigger(trigger, w)) => {
+            let n = tx.execute(
+                "UPDATE triggers SET watermark_at = ?2, watermark_key = ?3 WHERE id = ?1 AND connection_id = ?4",
+                params![trigger, w.updated_at, w.key, batch.connection_id],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound {
+                    what: format!("trigger {trigger} of connection {}", batch.connection_id),
+                });
+            }
         }
+        Some(Advance::Feed(entity_type, w)) => {
+            tx.execute(
+                "INSERT INTO feeds (connection_id, entity_type, watermark_at, watermark_key)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (connection_id, entity_type)
+                 DO UPDATE SET watermark_at = ?3, watermark_key = ?4",
+                params![batch.connection_id, entity_type, w.updated_at, w.key],
+            )?;
+        }
+        None => {}
     }
     tx.commit()?;
     Ok(seqs)
@@ -248,4 +260,21 @@ pub fn depths(db: &mut Db, connection_id: &str) -> Result<QueueDepths> {
             |r| r.get(0),
         )?,
     })
+}
+
+pub fn feed(db: &mut Db, connection_id: &str, entity_type: &str) -> Result<Watermark> {
+    use rusqlite::OptionalExtension;
+    Ok(db
+        .query_row(
+            "SELECT watermark_at, watermark_key FROM feeds WHERE connection_id = ?1 AND entity_type = ?2",
+            params![connection_id, entity_type],
+            |r| {
+                Ok(Watermark {
+                    updated_at: r.get(0)?,
+                    key: r.get(1)?,
+                })
+            },
+        )
+        .optional()?
+        .unwrap_or_default())
 }

@@ -1,0 +1,352 @@
+//! A running node: its store, its platform, the peer HTTP endpoints, and one worker per
+//! connection that detects changes, sends the outbox and applies the inbox, in that order,
+//! every poll interval (or sooner when woken).
+
+mod error;
+mod peer_client;
+mod peer_http;
+mod worker;
+
+pub use error::NodeError;
+
+use crate::peer::{InvitationCode, Verifier};
+use crate::sealing::{random_bytes, NodeKey};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use peer_client::PeerClient;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+use twinsync_connectors::{Identity, Platform};
+use twinsync_model::{ConnectionMode, ConnectionRole, ConnectionStatus, RuleDirection};
+use twinsync_rules::{NodeLookup, Script};
+use twinsync_store::{
+    Connection, Invitation, NewConnection, NewTrigger, RuleVersion, SqliteStore, Store, Trigger,
+};
+
+/// How long an invitation code stays valid.
+const INVITATION_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// Everything a node needs to start.
+pub struct NodeOptions {
+    /// This side's instance name (`acme-servicenow`).
+    pub instance: String,
+    /// Where to listen (port 0 for a free one).
+    pub bind: SocketAddr,
+    /// The URL other nodes reach this one at, when it differs from the listening address.
+    pub public_url: Option<String>,
+    /// Where the database and the node key live.
+    pub data_dir: PathBuf,
+    /// The platform instance this node is attached to.
+    pub platform: Arc<dyn Platform>,
+    /// How often triggers are polled and queues worked when nothing wakes the worker.
+    pub poll_interval: Duration,
+    /// User look-ups for rules.
+    pub lookup: Arc<dyn NodeLookup + Send + Sync>,
+}
+
+/// The shared state of a running node.
+pub(crate) struct Inner {
+    pub instance: String,
+    pub url: String,
+    pub store: SqliteStore,
+    pub platform: Arc<dyn Platform>,
+    pub key: NodeKey,
+    pub verifier: Verifier,
+    pub peers: PeerClient,
+    pub me: Identity,
+    pub lookup: Arc<dyn NodeLookup + Send + Sync>,
+    pub poll_interval: Duration,
+    /// Wakes the worker before its interval (a message arrived, something was queued).
+    pub wake: Notify,
+    /// Held by a round, so rounds never overlap.
+    pub round_lock: tokio::sync::Mutex<()>,
+}
+
+/// A running node.
+pub struct Node {
+    inner: Arc<Inner>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Node {
+    /// Opens the store, asks the platform who the integration user is, starts serving and
+    /// starts the worker.
+    pub async fn start(options: NodeOptions) -> Result<Node, NodeError> {
+        std::fs::create_dir_all(&options.data_dir).map_err(|e| {
+            NodeError::Setup(format!(
+                "cannot create the data directory {}: {e}",
+                options.data_dir.display()
+            ))
+        })?;
+        let store = SqliteStore::open(&options.data_dir.join("node.db"))?;
+        let key = NodeKey::load_or_create(&options.data_dir.join("node.key"))
+            .map_err(|e| NodeError::Setup(e.to_string()))?;
+        let me = options.platform.whoami().await?;
+        let listener = tokio::net::TcpListener::bind(options.bind)
+            .await
+            .map_err(|e| NodeError::Setup(format!("cannot listen on {}: {e}", options.bind)))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| NodeError::Setup(e.to_string()))?;
+        let url = options
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"))
+            .trim_end_matches('/')
+            .to_string();
+        let inner = Arc::new(Inner {
+            instance: options.instance,
+            url,
+            store,
+            platform: options.platform,
+            key,
+            verifier: Verifier::new(),
+            peers: PeerClient::new()?,
+            me,
+            lookup: options.lookup,
+            poll_interval: options.poll_interval,
+            wake: Notify::new(),
+            round_lock: tokio::sync::Mutex::new(()),
+        });
+        let (stop, stopped) = watch::channel(false);
+        let app = peer_http::router(inner.clone());
+        let mut server_stop = stopped.clone();
+        let server = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = server_stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!(error = %e, "the peer server stopped");
+            }
+        });
+        let worker = tokio::spawn(worker::run(inner.clone(), stopped));
+        Ok(Node {
+            inner,
+            stop,
+            tasks: vec![server, worker],
+        })
+    }
+
+    /// The URL other nodes reach this one at.
+    pub fn url(&self) -> &str {
+        &self.inner.url
+    }
+
+    /// The node's store (for the admin API and tests).
+    pub fn store(&self) -> &SqliteStore {
+        &self.inner.store
+    }
+
+    /// Stops serving and working; what is queued stays in the store.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        self.inner.wake.notify_one();
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Runs one round of every connection's work now (detect, send, apply).
+    pub async fn tick(&self) {
+        worker::round(&self.inner).await;
+    }
+
+    /// Starts a connection to the node at `remote_url` (which must answer as a twinsync
+    /// node); answers the connection, pending, and the invitation code to hand over.
+    pub async fn initiate(&self, request: Initiate) -> Result<(Connection, String), NodeError> {
+        let remote_url = request.remote_url.trim_end_matches('/').to_string();
+        let hello = self.inner.peers.hello(&remote_url).await?;
+        let id = hex::encode(random_bytes::<16>().map_err(|e| NodeError::Setup(e.to_string()))?);
+        let secret = random_bytes::<32>().map_err(|e| NodeError::Setup(e.to_string()))?;
+        let remote_instance = request.remote_instance.unwrap_or(hello.instance);
+        let name = request
+            .name
+            .unwrap_or_else(|| format!("{}_to_{}", self.inner.instance, remote_instance));
+        let sealed = self
+            .inner
+            .key
+            .seal(&format!("connection-secret:{id}"), &secret)
+            .map_err(|e| NodeError::Setup(e.to_string()))?;
+        let connection = self
+            .inner
+            .store
+            .insert_connection(NewConnection {
+                id: id.clone(),
+                name: name.clone(),
+                description: request.description,
+                local_instance: self.inner.instance.clone(),
+                remote_instance: remote_instance.clone(),
+                remote_url,
+                mode: request.mode,
+                role: ConnectionRole::Initiator,
+                status: ConnectionStatus::Pending,
+                sealed_secret: sealed,
+            })
+            .await?;
+        let expires =
+            chrono::Utc::now() + chrono::Duration::from_std(INVITATION_TTL).unwrap_or_default();
+        self.inner
+            .store
+            .put_invitation(Invitation {
+                connection_id: id.clone(),
+                code_hash: InvitationCode::secret_hash(&secret),
+                expires_at: expires,
+            })
+            .await?;
+        let code = InvitationCode {
+            version: crate::peer::invitation::VERSION,
+            url: self.inner.url.clone(),
+            connection_id: id,
+            name,
+            initiator_instance: self.inner.instance.clone(),
+            acceptor_instance: remote_instance,
+            mode: request.mode,
+            secret: URL_SAFE_NO_PAD.encode(secret),
+            expires_at: expires.timestamp(),
+        };
+        Ok((connection, code.encode()))
+    }
+
+    /// Accepts an invitation code: records the connection and completes the signed
+    /// handshake with the initiator; both sides are then active.
+    pub async fn accept(&self, code: &str) -> Result<Connection, NodeError> {
+        let code = InvitationCode::decode(code, chrono::Utc::now().timestamp())?;
+        let secret = code.secret_bytes().ok_or(NodeError::Invitation(
+            crate::peer::InvitationError::Malformed,
+        ))?;
+        let sealed = self
+            .inner
+            .key
+            .seal(
+                &format!("connection-secret:{}", code.connection_id),
+                &secret,
+            )
+            .map_err(|e| NodeError::Setup(e.to_string()))?;
+        let connection = self
+            .inner
+            .store
+            .insert_connection(NewConnection {
+                id: code.connection_id.clone(),
+                name: code.name.clone(),
+                description: String::new(),
+                local_instance: self.inner.instance.clone(),
+                remote_instance: code.initiator_instance.clone(),
+                remote_url: code.url.clone(),
+                mode: code.mode,
+                role: ConnectionRole::Acceptor,
+                status: ConnectionStatus::Pending,
+                sealed_secret: sealed,
+            })
+            .await?;
+        let handshake = self
+            .inner
+            .peers
+            .accept(
+                &code.url,
+                &code.connection_id,
+                &secret,
+                &self.inner.instance,
+                &self.inner.url,
+            )
+            .await;
+        if let Err(e) = handshake {
+            // Nothing half-made stays behind: the admin can paste the code again.
+            let _ = self
+                .inner
+                .store
+                .delete_connection(&code.connection_id)
+                .await;
+            return Err(e);
+        }
+        self.inner
+            .store
+            .set_connection_status(&connection.spec.id, ConnectionStatus::Active)
+            .await?;
+        Ok(self.inner.store.connection(&connection.spec.id).await?)
+    }
+
+    /// Adds a trigger after the platform has checked its query.
+    pub async fn add_trigger(&self, trigger: NewTrigger) -> Result<Trigger, NodeError> {
+        self.inner.store.connection(&trigger.connection_id).await?;
+        self.inner
+            .platform
+            .validate_query(&trigger.entity_type, &trigger.query)
+            .await?;
+        let t = self.inner.store.add_trigger(trigger).await?;
+        self.inner.wake.notify_one();
+        Ok(t)
+    }
+
+    /// Publishes a rule: it must compile, and the connection must be in Script mode.
+    pub async fn publish_rule(
+        &self,
+        connection_id: &str,
+        direction: RuleDirection,
+        source: &str,
+        by: &str,
+    ) -> Result<RuleVersion, NodeError> {
+        let c = self.inner.store.connection(connection_id).await?;
+        if c.spec.mode == ConnectionMode::Basic {
+            return Err(NodeError::Refused(
+                "this connection is in Basic mode: its rules are the defaults and cannot be edited"
+                    .into(),
+            ));
+        }
+        if let Err(errors) = Script::compile(direction.as_str(), source) {
+            return Err(NodeError::Rule(
+                errors.iter().map(ToString::to_string).collect(),
+            ));
+        }
+        Ok(self
+            .inner
+            .store
+            .publish_rule(connection_id, direction, source, by)
+            .await?)
+    }
+
+    /// Syncs one local record now, whether or not a trigger matches it.
+    pub async fn exalate(
+        &self,
+        connection_id: &str,
+        entity_type: &str,
+        key: &str,
+    ) -> Result<(), NodeError> {
+        worker::exalate(&self.inner, connection_id, entity_type, key).await
+    }
+
+    /// Changes a connection's status (activate, deactivate).
+    pub async fn set_status(
+        &self,
+        connection_id: &str,
+        status: ConnectionStatus,
+    ) -> Result<(), NodeError> {
+        self.inner
+            .store
+            .set_connection_status(connection_id, status)
+            .await?;
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+}
+
+/// What an admin gives to initiate a connection.
+#[derive(Debug, Clone)]
+pub struct Initiate {
+    /// The other node's URL.
+    pub remote_url: String,
+    /// Basic or Script.
+    pub mode: ConnectionMode,
+    /// A name; `<local>_to_<remote>` when `None`.
+    pub name: Option<String>,
+    /// The other side's instance name; what its node says when `None`.
+    pub remote_instance: Option<String>,
+    /// What the connection is for.
+    pub description: String,
+}

@@ -1,0 +1,764 @@
+//! One round of a node's work, per connection: detect changes (trigger feeds, then the feed
+//! of records already twinned), send the outbox, apply the inbox. Rounds never overlap, so
+//! a record is never detected and applied at the same time.
+
+use super::peer_client::{Batch, WireMessage};
+use super::{Inner, NodeError};
+use crate::engine::incoming::{apply, record_ref, ApplyError, AttachmentSource, Received, Target};
+use crate::engine::outgoing::extract;
+use crate::engine::{defaults, RecordRef, ReplicaMessage};
+use crate::sealing::random_bytes;
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::Utc;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use twinsync_connectors::{ChildList, Entity};
+use twinsync_model::{ConnectionMode, ConnectionStatus, MessageKind, RuleDirection};
+use twinsync_store::{
+    Advance, Applied, Connection, Enqueue, InMessage, LocalRecord, NewError, NewLogEntry, Outgoing,
+    Store, TwinChange, Watermark,
+};
+
+/// Records read per feed page.
+const PAGE: usize = 200;
+/// Pages read per feed per round (the rest waits for the next round).
+const PAGES_PER_ROUND: usize = 10;
+/// Messages per batch sent.
+const BATCH: usize = 200;
+/// Received messages applied per round and connection.
+const APPLY_PER_ROUND: usize = 500;
+
+/// Works until told to stop: a round, then a wait for the interval or a wake-up.
+pub(crate) async fn run(inner: Arc<Inner>, mut stopped: watch::Receiver<bool>) {
+    loop {
+        if *stopped.borrow() {
+            return;
+        }
+        round(&inner).await;
+        tokio::select! {
+            _ = tokio::time::sleep(inner.poll_interval) => {}
+            _ = inner.wake.notified() => {}
+            _ = stopped.changed() => {}
+        }
+    }
+}
+
+/// One round over every connection.
+pub(crate) async fn round(inner: &Inner) {
+    let _one_at_a_time = inner.round_lock.lock().await;
+    let connections = match inner.store.connections().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the connections");
+            return;
+        }
+    };
+    for c in connections {
+        match c.spec.status {
+            ConnectionStatus::Pending => {}
+            // Changes keep queueing while a connection is inactive; they flow once it is
+            // active again.
+            ConnectionStatus::Inactive => detect(inner, &c).await,
+            ConnectionStatus::Active => {
+                detect(inner, &c).await;
+                send(inner, &c).await;
+                apply_inbox(inner, &c).await;
+            }
+        }
+    }
+}
+
+/// The live rule of a connection, or the default one (version 0).
+async fn rule(inner: &Inner, c: &Connection, direction: RuleDirection) -> (String, i64) {
+    if c.spec.mode == ConnectionMode::Script {
+        if let Ok(Some(r)) = inner.store.live_rule(&c.spec.id, direction).await {
+            return (r.source, r.version);
+        }
+    }
+    (
+        defaults::rule(inner.platform.kind(), direction).to_string(),
+        0,
+    )
+}
+
+fn local_of(e: &Entity) -> LocalRecord {
+    LocalRecord {
+        entity_type: e.entity_type.clone(),
+        key: e.key.clone(),
+        number: e.number.clone(),
+        url: Some(e.url.clone()),
+    }
+}
+
+fn new_correlation() -> String {
+    random_bytes::<16>()
+        .map(hex::encode)
+        .unwrap_or_else(|_| format!("{:x}", Utc::now().timestamp_nanos_opt().unwrap_or_default()))
+}
+
+/// How a local entity came to be considered for sending.
+#[derive(Debug, Clone, Copy)]
+struct How {
+    /// A trigger matched it: make its twin if there is none.
+    create_twin: bool,
+    /// Skip it when its version is the node's own last write (no echo). Off when only its
+    /// comments or files changed, which leave the version as it was.
+    check_own_version: bool,
+    /// Send even if the replica is unchanged (exalate by hand).
+    force: bool,
+}
+
+const TRIGGERED: How = How {
+    create_twin: true,
+    check_own_version: true,
+    force: false,
+};
+const TWINNED: How = How {
+    create_twin: false,
+    check_own_version: true,
+    force: false,
+};
+const CHILD_CHANGED: How = How {
+    create_twin: false,
+    check_own_version: false,
+    force: false,
+};
+const BY_HAND: How = How {
+    create_twin: true,
+    check_own_version: false,
+    force: true,
+};
+
+/// The message to send for a local entity, if there is something to send: `None` for the
+/// node's own write (no echo), an unchanged replica, or a rule failure (recorded).
+async fn outgoing_message(
+    inner: &Inner,
+    c: &Connection,
+    e: &Entity,
+    (rule, version): (&str, i64),
+    how: How,
+) -> Result<Option<Outgoing>, NodeError> {
+    let id = &c.spec.id;
+    let force = how.force;
+    let twin = if how.create_twin {
+        inner
+            .store
+            .ensure_local_twin(id, &local_of(e), &new_correlation())
+            .await?
+    } else {
+        match inner
+            .store
+            .twin_of_local(id, &e.entity_type, &e.key)
+            .await?
+        {
+            Some(t) => t,
+            None => return Ok(None),
+        }
+    };
+    // The node's own write: same version, last changed by the integration user (stamps
+    // with whole seconds can be shared with someone else's change in the same second).
+    if how.check_own_version
+        && twin.own_version.as_deref() == Some(e.version.stamp.as_str())
+        && e.version.updated_by == inner.me.writes_as
+    {
+        return Ok(None);
+    }
+    let links = inner.store.links(id, &twin.correlation).await?;
+    let extracted = match extract(rule, e, &links, inner.lookup.as_ref()) {
+        Ok(x) => x,
+        Err(err) => {
+            inner
+                .store
+                .record_error(NewError {
+                    connection_id: id.clone(),
+                    correlation: twin.correlation.clone(),
+                    entity: e.number.clone().unwrap_or_else(|| e.key.clone()),
+                    rule_version: Some(version),
+                    location: Some(format!(
+                        "outgoing line {}, column {}",
+                        err.pos.line, err.pos.col
+                    )),
+                    message: err.to_string(),
+                    at: Utc::now(),
+                })
+                .await?;
+            return Ok(None);
+        }
+    };
+    if !force && twin.last_sent_hash.as_deref() == Some(extracted.hash.as_str()) {
+        return Ok(None);
+    }
+    let message = ReplicaMessage {
+        replica: serde_json::from_slice(&extracted.replica).unwrap_or_default(),
+        entity: RecordRef {
+            entity_type: e.entity_type.clone(),
+            key: e.key.clone(),
+            number: e.number.clone(),
+            url: Some(e.url.clone()),
+        },
+        rule_version: version,
+    };
+    Ok(Some(Outgoing {
+        correlation: twin.correlation.clone(),
+        kind: MessageKind::Replica,
+        payload: serde_json::to_string(&message).unwrap_or_default(),
+        twin: Some((
+            twin.id,
+            TwinChange {
+                last_sent_hash: Some(extracted.hash),
+                ..Default::default()
+            },
+        )),
+    }))
+}
+
+/// Reads a feed page by page, queueing messages and moving its watermark with each page.
+async fn drain_feed(
+    inner: &Inner,
+    c: &Connection,
+    entity_type: &str,
+    query: Option<&str>,
+    mut watermark: Watermark,
+    advance: impl Fn(Watermark) -> Advance,
+    how: How,
+) -> Result<(), NodeError> {
+    let (rule_text, version) = rule(inner, c, RuleDirection::Outgoing).await;
+    for _ in 0..PAGES_PER_ROUND {
+        let since = twinsync_connectors::Watermark {
+            updated_at: watermark.updated_at.clone(),
+            key: watermark.key.clone(),
+        };
+        let page = inner
+            .platform
+            .changes(entity_type, query, &since, PAGE)
+            .await?;
+        let mut messages = Vec::new();
+        for e in &page.entities {
+            if let Some(m) = outgoing_message(inner, c, e, (&rule_text, version), how).await? {
+                messages.push(m);
+            }
+        }
+        watermark = Watermark {
+            updated_at: page.next.updated_at.clone(),
+            key: page.next.key.clone(),
+        };
+        if !messages.is_empty() || !page.entities.is_empty() {
+            inner
+                .store
+                .enqueue(Enqueue {
+                    connection_id: c.spec.id.clone(),
+                    messages,
+                    advance: Some(advance(watermark.clone())),
+                })
+                .await?;
+        }
+        if !page.more {
+            break;
+        }
+    }
+    Ok(())
+}
+
+async fn detect(inner: &Inner, c: &Connection) {
+    let id = &c.spec.id;
+    let triggers = match inner.store.triggers(id).await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(connection = %id, error = %e, "cannot read triggers");
+            return;
+        }
+    };
+    for t in triggers.into_iter().filter(|t| t.spec.active) {
+        let trigger_id = t.id;
+        if let Err(e) = drain_feed(
+            inner,
+            c,
+            &t.spec.entity_type,
+            Some(&t.spec.query),
+            t.watermark.clone(),
+            |w| Advance::Trigger(trigger_id, w),
+            TRIGGERED,
+        )
+        .await
+        {
+            tracing::warn!(connection = %id, trigger = t.id, error = %e, "trigger poll failed; retried next round");
+        }
+    }
+    // Records already twinned sync whether or not they still match a trigger.
+    for entity_type in inner.platform.entity_types() {
+        let has_twins = inner
+            .store
+            .twins(id, 1)
+            .await
+            .map(|t| !t.is_empty())
+            .unwrap_or(false);
+        if !has_twins {
+            continue;
+        }
+        let wm = match inner.store.feed(id, &entity_type).await {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read a feed watermark");
+                continue;
+            }
+        };
+        let ty = entity_type.clone();
+        if let Err(e) = drain_feed(
+            inner,
+            c,
+            &entity_type,
+            None,
+            wm,
+            move |w| Advance::Feed(ty.clone(), w),
+            TWINNED,
+        )
+        .await
+        {
+            tracing::warn!(connection = %id, entity_type, error = %e, "twin feed failed; retried next round");
+        }
+        for child in ChildList::ALL {
+            if let Err(e) = drain_child_feed(inner, c, &entity_type, child).await {
+                tracing::warn!(connection = %id, entity_type, child = child.as_str(), error = %e, "child feed failed; retried next round");
+            }
+        }
+    }
+}
+
+/// Twinned records whose comments or files changed without the record changing.
+async fn drain_child_feed(
+    inner: &Inner,
+    c: &Connection,
+    entity_type: &str,
+    child: ChildList,
+) -> Result<(), NodeError> {
+    let feed = format!("{entity_type}/{}", child.as_str());
+    let mut watermark = inner.store.feed(&c.spec.id, &feed).await?;
+    let (rule_text, version) = rule(inner, c, RuleDirection::Outgoing).await;
+    for _ in 0..PAGES_PER_ROUND {
+        let since = twinsync_connectors::Watermark {
+            updated_at: watermark.updated_at.clone(),
+            key: watermark.key.clone(),
+        };
+        let Some(page) = inner
+            .platform
+            .child_changes(entity_type, child, &since, PAGE)
+            .await?
+        else {
+            return Ok(());
+        };
+        let mut twinned = Vec::new();
+        for key in &page.keys {
+            if inner
+                .store
+                .twin_of_local(&c.spec.id, entity_type, key)
+                .await?
+                .is_some()
+            {
+                twinned.push(key.clone());
+            }
+        }
+        let mut messages = Vec::new();
+        if !twinned.is_empty() {
+            for e in inner.platform.get(entity_type, &twinned).await? {
+                if let Some(m) =
+                    outgoing_message(inner, c, &e, (&rule_text, version), CHILD_CHANGED).await?
+                {
+                    messages.push(m);
+                }
+            }
+        }
+        let moved = page.next != since;
+        watermark = Watermark {
+            updated_at: page.next.updated_at.clone(),
+            key: page.next.key.clone(),
+        };
+        if moved {
+            inner
+                .store
+                .enqueue(Enqueue {
+                    connection_id: c.spec.id.clone(),
+                    messages,
+                    advance: Some(Advance::Feed(feed.clone(), watermark.clone())),
+                })
+                .await?;
+        }
+        if !page.more {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+fn secret_of(inner: &Inner, c: &Connection) -> Result<Vec<u8>, NodeError> {
+    inner
+        .key
+        .open(
+            &format!("connection-secret:{}", c.spec.id),
+            &c.spec.sealed_secret,
+        )
+        .map_err(|e| NodeError::Setup(e.to_string()))
+}
+
+async fn send(inner: &Inner, c: &Connection) {
+    let id = &c.spec.id;
+    let Ok(secret) = secret_of(inner, c) else {
+        tracing::error!(connection = %id, "the connection secret does not open with this node key");
+        return;
+    };
+    loop {
+        let pending = match inner.store.undelivered(id, BATCH).await {
+            Ok(p) if !p.is_empty() => p,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the outbox");
+                return;
+            }
+        };
+        let last = pending.last().map_or(0, |m| m.seq);
+        let batch = Batch {
+            messages: pending
+                .into_iter()
+                .map(|m| WireMessage {
+                    seq: m.seq,
+                    correlation: m.correlation,
+                    kind: m.kind,
+                    payload: m.payload,
+                })
+                .collect(),
+        };
+        match inner
+            .peers
+            .send(&c.spec.remote_url, id, &secret, c.spec.role, &batch)
+            .await
+        {
+            Ok(held) => {
+                if let Err(e) = inner.store.mark_delivered(id, held).await {
+                    tracing::error!(error = %e, "cannot mark messages delivered");
+                    return;
+                }
+                if held < last {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::debug!(connection = %id, error = %e, "the other node is not taking messages; retried next round");
+                return;
+            }
+        }
+    }
+}
+
+/// Files of the other side, fetched from its node.
+struct PeerFiles<'a> {
+    inner: &'a Inner,
+    connection: &'a Connection,
+    secret: &'a [u8],
+}
+
+#[async_trait]
+impl AttachmentSource for PeerFiles<'_> {
+    async fn fetch(&self, remote_id: &str) -> Result<Bytes, ApplyError> {
+        self.inner
+            .peers
+            .fetch_file(
+                &self.connection.spec.remote_url,
+                &self.connection.spec.id,
+                self.secret,
+                self.connection.spec.role,
+                remote_id,
+            )
+            .await
+            .map_err(|e| ApplyError::Source {
+                message: e.to_string(),
+                transient: true,
+            })
+    }
+}
+
+async fn apply_inbox(inner: &Inner, c: &Connection) {
+    let Ok(secret) = secret_of(inner, c) else {
+        return;
+    };
+    let mut done = 0;
+    while done < APPLY_PER_ROUND {
+        let ready = match inner.store.ready(&c.spec.id, Utc::now(), 50).await {
+            Ok(r) if !r.is_empty() => r,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the inbox");
+                return;
+            }
+        };
+        done += ready.len();
+        for m in ready {
+            if let Err(e) = apply_one(inner, c, &secret, &m).await {
+                tracing::error!(connection = %c.spec.id, seq = m.seq, error = %e, "cannot record an apply");
+                return;
+            }
+        }
+    }
+}
+
+/// How long to wait before trying a transiently failing message again.
+fn backoff(attempts: i64) -> Duration {
+    Duration::from_secs(1u64 << attempts.clamp(0, 8) as u32).min(Duration::from_secs(300))
+}
+
+async fn apply_one(
+    inner: &Inner,
+    c: &Connection,
+    secret: &[u8],
+    m: &InMessage,
+) -> Result<(), NodeError> {
+    let id = &c.spec.id;
+    let done = |twin, log, reply| Applied {
+        connection_id: id.clone(),
+        seq: m.seq,
+        twin,
+        log,
+        reply,
+    };
+    match m.kind {
+        MessageKind::Replica => {}
+        MessageKind::Ack => {
+            let entity: RecordRef = serde_json::from_str::<serde_json::Value>(&m.payload)
+                .ok()
+                .and_then(|v| serde_json::from_value(v["entity"].clone()).ok())
+                .unwrap_or_default();
+            let twin = inner.store.twin(id, &m.correlation).await?;
+            let change = twin.map(|t| {
+                (
+                    t.id,
+                    TwinChange {
+                        remote: Some(LocalRecord {
+                            entity_type: entity.entity_type,
+                            key: entity.key,
+                            number: entity.number,
+                            url: entity.url,
+                        }),
+                        ..Default::default()
+                    },
+                )
+            });
+            inner.store.applied(done(change, None, None)).await?;
+            return Ok(());
+        }
+        MessageKind::Unlink => {
+            if let Some(t) = inner.store.twin(id, &m.correlation).await? {
+                inner.store.applied(done(None, None, None)).await?;
+                inner.store.delete_twin(t.id).await?;
+            } else {
+                inner.store.applied(done(None, None, None)).await?;
+            }
+            return Ok(());
+        }
+    }
+    let message: ReplicaMessage = match serde_json::from_str(&m.payload) {
+        Ok(r) => r,
+        Err(e) => {
+            inner
+                .store
+                .record_error(NewError {
+                    connection_id: id.clone(),
+                    correlation: m.correlation.clone(),
+                    entity: m.correlation.clone(),
+                    rule_version: None,
+                    location: None,
+                    message: format!("the other side sent a replica this node cannot read: {e}"),
+                    at: Utc::now(),
+                })
+                .await?;
+            return Ok(());
+        }
+    };
+    let twin = inner.store.ensure_remote_twin(id, &m.correlation).await?;
+    let previous: Option<serde_json::Value> = twin
+        .previous
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok());
+    let (rule_text, version) = rule(inner, c, RuleDirection::Incoming).await;
+    let files = PeerFiles {
+        inner,
+        connection: c,
+        secret,
+    };
+    let target = Target {
+        platform: inner.platform.as_ref(),
+        store: &inner.store,
+        files: &files,
+        lookup: inner.lookup.as_ref(),
+        me: &inner.me,
+    };
+    let received = Received {
+        connection_id: id,
+        twin: &twin,
+        message: &message,
+        previous: previous.as_ref(),
+        rule: &rule_text,
+        default_type: defaults::default_type(inner.platform.kind()),
+    };
+    match apply(&target, &received).await {
+        Ok(outcome) => {
+            let event = if outcome.created {
+                "created"
+            } else {
+                "updated"
+            };
+            let detail = format!(
+                "{} {}: fields [{}], {} comment(s), {} file(s)",
+                outcome.local.entity_type,
+                outcome
+                    .local
+                    .number
+                    .as_deref()
+                    .unwrap_or(&outcome.local.key),
+                outcome.fields.join(", "),
+                outcome.comments,
+                outcome.attachments
+            );
+            let ack = serde_json::json!({"entity": record_ref(&outcome.local)}).to_string();
+            // What this side would send now, the other side has just sent: remember its
+            // hash so the write is not echoed back.
+            let known = known_hash(inner, c, &outcome.local, &m.correlation).await;
+            inner
+                .store
+                .applied(done(
+                    Some((
+                        twin.id,
+                        TwinChange {
+                            local: Some(outcome.local),
+                            remote: Some(LocalRecord {
+                                entity_type: message.entity.entity_type.clone(),
+                                key: message.entity.key.clone(),
+                                number: message.entity.number.clone(),
+                                url: message.entity.url.clone(),
+                            }),
+                            previous: Some(message.replica.to_string()),
+                            own_version: outcome.own_version,
+                            last_sent_hash: known,
+                        },
+                    )),
+                    Some(NewLogEntry {
+                        connection_id: id.clone(),
+                        correlation: m.correlation.clone(),
+                        event: event.into(),
+                        rule_version: Some(version),
+                        detail,
+                        at: Utc::now(),
+                    }),
+                    Some(Outgoing {
+                        correlation: m.correlation.clone(),
+                        kind: MessageKind::Ack,
+                        payload: ack,
+                        twin: None,
+                    }),
+                ))
+                .await?;
+            inner.wake.notify_one();
+        }
+        Err(e) if e.is_transient() => {
+            tracing::debug!(connection = %id, seq = m.seq, error = %e, "apply failed for now; retried later");
+            inner
+                .store
+                .defer(
+                    id,
+                    m.seq,
+                    Utc::now()
+                        + chrono::Duration::from_std(backoff(m.attempts)).unwrap_or_default(),
+                )
+                .await?;
+        }
+        Err(e) => {
+            let location = match &e {
+                ApplyError::Script(s) => Some(format!(
+                    "incoming line {}, column {}",
+                    s.pos.line, s.pos.col
+                )),
+                ApplyError::Platform(p) => p.code.clone(),
+                _ => None,
+            };
+            inner
+                .store
+                .record_error(NewError {
+                    connection_id: id.clone(),
+                    correlation: m.correlation.clone(),
+                    entity: message
+                        .entity
+                        .number
+                        .clone()
+                        .unwrap_or_else(|| message.entity.key.clone()),
+                    rule_version: Some(version),
+                    location,
+                    message: e.to_string(),
+                    at: Utc::now(),
+                })
+                .await?;
+            inner
+                .store
+                .log(NewLogEntry {
+                    connection_id: id.clone(),
+                    correlation: m.correlation.clone(),
+                    event: "failed".into(),
+                    rule_version: Some(version),
+                    detail: e.to_string(),
+                    at: Utc::now(),
+                })
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The hash of the replica the outgoing rule makes of a local record now (after an
+/// apply), or `None` when it cannot be made.
+async fn known_hash(
+    inner: &Inner,
+    c: &Connection,
+    local: &LocalRecord,
+    correlation: &str,
+) -> Option<String> {
+    let e = inner
+        .platform
+        .get(&local.entity_type, std::slice::from_ref(&local.key))
+        .await
+        .ok()?
+        .pop()?;
+    let links = inner.store.links(&c.spec.id, correlation).await.ok()?;
+    let (rule_text, _) = rule(inner, c, RuleDirection::Outgoing).await;
+    extract(&rule_text, &e, &links, inner.lookup.as_ref())
+        .ok()
+        .map(|x| x.hash)
+}
+
+/// Queues one local record for sending now, even if unchanged.
+pub(crate) async fn exalate(
+    inner: &Inner,
+    connection_id: &str,
+    entity_type: &str,
+    key: &str,
+) -> Result<(), NodeError> {
+    let c = inner.store.connection(connection_id).await?;
+    let e = inner
+        .platform
+        .get(entity_type, &[key.to_string()])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| NodeError::Refused(format!("{entity_type} {key} does not exist")))?;
+    let (rule_text, version) = rule(inner, &c, RuleDirection::Outgoing).await;
+    let _one_at_a_time = inner.round_lock.lock().await;
+    if let Some(m) = outgoing_message(inner, &c, &e, (&rule_text, version), BY_HAND).await? {
+        inner
+            .store
+            .enqueue(Enqueue {
+                connection_id: c.spec.id.clone(),
+                messages: vec![m],
+                advance: None,
+            })
+            .await?;
+    }
+    inner.wake.notify_one();
+    Ok(())
+}

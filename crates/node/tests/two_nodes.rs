@@ -1,0 +1,334 @@
+//! Two nodes on loopback, one per platform sandbox, linked by a connection made through the
+//! real handshake: an urgent incident appears as a case with mapped fields, its comment and
+//! file; a comment on the case comes back once; closing the case closes the incident; and
+//! then everything goes quiet (no echo, no ping-pong).
+
+use bytes::Bytes;
+use serde_json::json;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use twinsync_connectors::salesforce::{Salesforce, SalesforceAuth, SalesforceConfig};
+use twinsync_connectors::servicenow::{ServiceNow, ServiceNowAuth, ServiceNowConfig};
+use twinsync_connectors::{Entity, NewComment, Platform, Secret, Watermark};
+use twinsync_model::{ConnectionMode, ConnectionStatus};
+use twinsync_node::{Initiate, Node, NodeOptions};
+use twinsync_rules::StaticUsers;
+use twinsync_sandbox::salesforce::{self as sfbox, CustomFieldSpec, SalesforceSandbox};
+use twinsync_sandbox::servicenow::{self as snbox, ServiceNowSandbox};
+use twinsync_store::{NewTrigger, Store};
+
+fn sn_connector(url: &str, user: &str) -> ServiceNow {
+    let mut c = ServiceNowConfig::new(
+        url,
+        ServiceNowAuth::Basic {
+            user: user.into(),
+            password: Secret::new(user),
+        },
+    );
+    // Timestamps have whole seconds: a change is read once its second is over.
+    c.settle = Some(Duration::from_secs(1));
+    ServiceNow::new(c).unwrap()
+}
+
+fn sf_connector(url: &str, user: &str, password: &str) -> Salesforce {
+    let mut c = SalesforceConfig::new(
+        url,
+        SalesforceAuth::Password {
+            client_id: "twinsync".into(),
+            client_secret: Secret::new("twinsync-secret"),
+            username: user.into(),
+            password: Secret::new(password),
+            security_token: None,
+        },
+    );
+    c.settle = Some(Duration::from_secs(1));
+    Salesforce::new(c).unwrap()
+}
+
+async fn node(instance: &str, platform: Arc<dyn Platform>, dir: &tempfile::TempDir) -> Node {
+    Node::start(NodeOptions {
+        instance: instance.into(),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        public_url: None,
+        data_dir: dir.path().join(instance),
+        platform,
+        poll_interval: Duration::from_millis(150),
+        lookup: Arc::new(StaticUsers::default()),
+    })
+    .await
+    .unwrap()
+}
+
+/// Waits (up to 30 s) until `check` gives a value.
+async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn case_with_subject(sf: &Salesforce, subject: &str) -> Option<Entity> {
+    sf.changes("Case", None, &Watermark::start(), 2000)
+        .await
+        .ok()?
+        .entities
+        .into_iter()
+        .find(|e| e.fields["Subject"] == subject)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_urgent_incident_syncs_to_a_case_and_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let snb = ServiceNowSandbox::start(snbox::ServiceNowConfig::default())
+        .await
+        .unwrap();
+    let sfb = SalesforceSandbox::start(sfbox::SalesforceConfig {
+        custom_fields: vec![CustomFieldSpec {
+            object: "Case".into(),
+            name: "TwinSync_Key__c".into(),
+            ty: "string".into(),
+            label: None,
+            length: Some(80),
+            external_id: true,
+            unique: true,
+            values: vec![],
+            restricted: false,
+        }],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    // People on each side, and the nodes' integration users.
+    let sn_person = sn_connector(snb.base_url(), "admin");
+    let sf_person = sf_connector(sfb.base_url(), "admin@example.com", "admin");
+    let sn_node = node(
+        "acme-servicenow",
+        Arc::new(sn_connector(snb.base_url(), "itil")),
+        &dir,
+    )
+    .await;
+    let sf_node = node(
+        "acme-salesforce",
+        Arc::new(sf_connector(
+            sfb.base_url(),
+            "integration@example.com",
+            "integration",
+        )),
+        &dir,
+    )
+    .await;
+
+    // Initiate on the ServiceNow side, accept on the Salesforce side.
+    let (pending, code) = sn_node
+        .initiate(Initiate {
+            remote_url: sf_node.url().to_string(),
+            mode: ConnectionMode::Script,
+            name: None,
+            remote_instance: None,
+            description: "support to sales".into(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(pending.spec.status, ConnectionStatus::Pending);
+    assert_eq!(pending.spec.name, "acme-servicenow_to_acme-salesforce");
+    let accepted = sf_node.accept(&code).await.unwrap();
+    assert_eq!(accepted.spec.status, ConnectionStatus::Active);
+    let id = accepted.spec.id.clone();
+    assert_eq!(
+        sn_node.store().connection(&id).await.unwrap().spec.status,
+        ConnectionStatus::Active
+    );
+    // A code works once.
+    let again = sf_node.accept(&code).await.unwrap_err();
+    assert!(again.to_string().contains("exists already"), "{again}");
+
+    sn_node
+        .add_trigger(NewTrigger {
+            connection_id: id.clone(),
+            entity_type: "incident".into(),
+            query: "urgency=1".into(),
+            notes: "urgent incidents go to sales".into(),
+            active: true,
+        })
+        .await
+        .unwrap();
+
+    // Someone files an urgent incident, with a comment and a photo; and a routine one.
+    let inc = sn_person
+        .create(
+            "incident",
+            "person-1",
+            json!({"short_description": "Smoke from the 7th floor server room", "description": "3rd floor", "urgency": "1", "impact": "1"})
+                .as_object()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    sn_person
+        .create(
+            "incident",
+            "person-2",
+            json!({"short_description": "Mouse squeaks", "urgency": "3"})
+                .as_object()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    sn_person
+        .add_comment(
+            "incident",
+            &inc.key,
+            &NewComment {
+                body: "Smoke seen".into(),
+                internal: false,
+            },
+        )
+        .await
+        .unwrap();
+    let photo: Vec<u8> = (0..=255u8).cycle().take(3_000).collect();
+    sn_person
+        .upload_attachment(
+            "incident",
+            &inc.key,
+            "photo.bin",
+            "application/octet-stream",
+            Bytes::from(photo.clone()),
+        )
+        .await
+        .unwrap();
+
+    let case = eventually("the case with its comment and file", || async {
+        case_with_subject(&sf_person, "Smoke from the 7th floor server room")
+            .await
+            .filter(|c| c.comments.len() == 1 && c.attachments.len() == 1)
+    })
+    .await;
+    assert_eq!(case.fields["Description"], "3rd floor");
+    assert_eq!(case.fields["Priority"], "High");
+    assert_eq!(case.fields["Status"], "New");
+    assert_eq!(case.comments[0].body, "Smoke seen");
+    let copied = sf_person
+        .download_attachment(&case.attachments[0].id)
+        .await
+        .unwrap();
+    assert_eq!(copied.as_ref(), photo.as_slice());
+    assert!(case_with_subject(&sf_person, "Mouse squeaks")
+        .await
+        .is_none());
+
+    // Both sides know the link once the ack is back.
+    let twin = eventually("the ack", || async {
+        sn_node
+            .store()
+            .twins(&id, 10)
+            .await
+            .ok()?
+            .into_iter()
+            .find(|t| t.remote.is_some())
+    })
+    .await;
+    assert_eq!(twin.remote.unwrap().key[..15], case.key[..15]);
+
+    // A comment on the case comes back to the incident, once.
+    sf_person
+        .add_comment(
+            "Case",
+            &case.key,
+            &NewComment {
+                body: "Sales called the customer".into(),
+                internal: false,
+            },
+        )
+        .await
+        .unwrap();
+    let incident = eventually("the case comment on the incident", || async {
+        sn_person
+            .get("incident", std::slice::from_ref(&inc.key))
+            .await
+            .ok()?
+            .pop()
+            .filter(|e| e.comments.len() == 2)
+    })
+    .await;
+    assert!(incident
+        .comments
+        .iter()
+        .any(|c| c.body == "Sales called the customer"));
+
+    // Closing the case closes the incident.
+    sf_person
+        .update(
+            "Case",
+            &case.key,
+            json!({"Status": "Closed"}).as_object().unwrap(),
+        )
+        .await
+        .unwrap();
+    let incident = eventually("the incident closed", || async {
+        sn_person
+            .get("incident", std::slice::from_ref(&inc.key))
+            .await
+            .ok()?
+            .pop()
+            .filter(|e| e.fields["state"] == "7")
+    })
+    .await;
+    assert_eq!(incident.fields["close_code"], "Solution provided");
+
+    // Then quiet: several rounds on both sides move nothing more.
+    for _ in 0..3 {
+        sn_node.tick().await;
+        sf_node.tick().await;
+    }
+    let sent_before = (
+        sn_node.store().depths(&id).await.unwrap(),
+        sf_node.store().depths(&id).await.unwrap(),
+    );
+    let log_before = sf_node
+        .store()
+        .log_of(&id, &twin.correlation, 100)
+        .await
+        .unwrap()
+        .len();
+    for _ in 0..5 {
+        sn_node.tick().await;
+        sf_node.tick().await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(sent_before.0.outbox + sent_before.1.outbox, 0);
+    let log_after = sf_node
+        .store()
+        .log_of(&id, &twin.correlation, 100)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(log_before, log_after, "no ping-pong");
+    let incident = sn_person
+        .get("incident", std::slice::from_ref(&inc.key))
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(incident.comments.len(), 2);
+    let case = case_with_subject(&sf_person, "Smoke from the 7th floor server room")
+        .await
+        .unwrap();
+    assert_eq!(case.comments.len(), 2);
+    assert!(sn_node.store().open_errors(None).await.unwrap().is_empty());
+    assert!(sf_node.store().open_errors(None).await.unwrap().is_empty());
+
+    sn_node.shutdown().await;
+    sf_node.shutdown().await;
+}
