@@ -18,7 +18,8 @@ pub struct Cli {
 /// What to run.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the demo: seeded ServiceNow and Salesforce sandboxes, and how to reach them.
+    /// Run the demo: sandboxes for ServiceNow and Salesforce, a node for each, a connection
+    /// between them, and live syncs both ways.
     Demo(DemoArgs),
     /// Run a local emulator of a platform's REST API.
     #[command(subcommand)]
@@ -178,6 +179,19 @@ pub struct DemoArgs {
     /// Incidents to generate.
     #[arg(long, value_name = "N", default_value_t = 25)]
     pub seed: usize,
+    /// Port of the node attached to ServiceNow (0 picks a free one).
+    #[arg(long, default_value_t = 8091)]
+    pub node_port: u16,
+    /// Port of the node attached to Salesforce (0 picks a free one).
+    #[arg(long, default_value_t = 8092)]
+    pub salesforce_node_port: u16,
+    /// Keep the nodes' databases in this directory (a temporary one by default).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<std::path::PathBuf>,
+    /// End after the scenario with a summary; exit status 0 only if every expected sync
+    /// happened.
+    #[arg(long)]
+    pub once: bool,
 }
 
 /// Benchmarks.

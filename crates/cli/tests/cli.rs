@@ -59,7 +59,19 @@ fn the_sandbox_command_serves_the_table_api_until_terminated() {
 
 #[test]
 fn the_demo_starts_a_seeded_sandbox_and_shows_how_to_use_it() {
-    let demo = Running::start(&["demo", "--port", "0", "--seed", "12"]);
+    let demo = Running::start(&[
+        "demo",
+        "--port",
+        "0",
+        "--salesforce-port",
+        "0",
+        "--node-port",
+        "0",
+        "--salesforce-node-port",
+        "0",
+        "--seed",
+        "12",
+    ]);
     let printed = demo.printed().join("\n");
     assert!(
         printed.contains("match the trigger query `urgency=1`"),
@@ -68,7 +80,8 @@ fn the_demo_starts_a_seeded_sandbox_and_shows_how_to_use_it() {
     assert!(printed.contains("sysparm_query=urgency=1"), "{printed}");
     let v: serde_json::Value = http()
         .get(format!(
-            "{}/api/now/table/incident?sysparm_query=urgency=1",
+            // The seeded ones: the scenario files more as the demo goes on.
+            "{}/api/now/table/incident?sysparm_query=urgency=1^short_descriptionNOT%20LIKEDemo:",
             demo.url
         ))
         .basic_auth("admin", Some("admin"))
@@ -91,6 +104,47 @@ fn the_demo_starts_a_seeded_sandbox_and_shows_how_to_use_it() {
         .unwrap();
     assert_eq!(v["result"].as_array().unwrap().len(), count, "{shown}");
     assert!(demo.terminate());
+}
+
+#[test]
+fn the_demo_once_syncs_both_ways_and_exits_zero() {
+    let out = twinsync()
+        .args([
+            "--log",
+            "warn",
+            "demo",
+            "--once",
+            "--port",
+            "0",
+            "--salesforce-port",
+            "0",
+            "--node-port",
+            "0",
+            "--salesforce-node-port",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{printed}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for expected in [
+        "accepted on the Salesforce node: active",
+        "→ Salesforce Case",
+        "→ ServiceNow INC",
+        "Salesforce comment → ServiceNow",
+        "Status Working",
+        "Closed in",
+        "All 5 expected syncs happened.",
+    ] {
+        assert!(
+            printed.contains(expected),
+            "missing {expected:?} in:\n{printed}"
+        );
+    }
 }
 
 #[test]

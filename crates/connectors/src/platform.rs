@@ -253,6 +253,15 @@ pub trait Platform: Send + Sync {
         Ok(None)
     }
 
+    /// The platform's clock, as far as its answers' `Date` headers tell.
+    fn clock(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+    }
+
+    /// A watermark from which a feed reads every change made at or after `at` (new
+    /// triggers start from now; bulk exalate from the start).
+    fn watermark_at(&self, at: chrono::DateTime<chrono::Utc>) -> Watermark;
+
     /// Records by key, with comments and attachments, in as few calls as the platform
     /// allows. Keys that do not exist are left out.
     async fn get(&self, entity_type: &str, keys: &[String]) -> Result<Vec<Entity>>;

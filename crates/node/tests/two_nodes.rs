@@ -332,3 +332,103 @@ async fn an_urgent_incident_syncs_to_a_case_and_back() {
     sn_node.shutdown().await;
     sf_node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trigger_syncs_new_changes_and_bulk_exalate_the_existing_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let snb = ServiceNowSandbox::start(snbox::ServiceNowConfig {
+        seed_incidents: 30,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let sfb = SalesforceSandbox::start(sfbox::SalesforceConfig {
+        seed_cases: 0,
+        custom_fields: vec![CustomFieldSpec {
+            object: "Case".into(),
+            name: "TwinSync_Key__c".into(),
+            ty: "string".into(),
+            label: None,
+            length: Some(80),
+            external_id: true,
+            unique: true,
+            values: vec![],
+            restricted: false,
+        }],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let sn = Arc::new(sn_connector(snb.base_url(), "itil"));
+    let sn_node = node("sn", sn.clone(), &dir).await;
+    let sf_node = node(
+        "sf",
+        Arc::new(sf_connector(
+            sfb.base_url(),
+            "integration@example.com",
+            "integration",
+        )),
+        &dir,
+    )
+    .await;
+    let sf_person = sf_connector(sfb.base_url(), "admin@example.com", "admin");
+    let (_, code) = sn_node
+        .initiate(Initiate {
+            remote_url: sf_node.url().to_string(),
+            mode: ConnectionMode::Basic,
+            name: Some("bulk".into()),
+            remote_instance: None,
+            description: String::new(),
+        })
+        .await
+        .unwrap();
+    let id = sf_node.accept(&code).await.unwrap().spec.id;
+    let trigger = sn_node
+        .add_trigger(NewTrigger {
+            connection_id: id.clone(),
+            entity_type: "incident".into(),
+            query: "urgency=1".into(),
+            notes: String::new(),
+            active: true,
+        })
+        .await
+        .unwrap();
+    // Seeded urgent incidents predate the trigger: they wait for a bulk exalate.
+    for _ in 0..4 {
+        sn_node.tick().await;
+        sf_node.tick().await;
+    }
+    assert_eq!(cases(&sf_person).await, 0);
+    let urgent = sn
+        .changes("incident", Some("urgency=1"), &Watermark::start(), 2000)
+        .await
+        .unwrap()
+        .entities
+        .len();
+    assert!(urgent > 0);
+    let mut pages = 0;
+    let done = sn_node
+        .bulk_exalate(trigger.id, |_| pages += 1)
+        .await
+        .unwrap();
+    assert_eq!(done.matched, urgent);
+    assert_eq!(done.queued, urgent);
+    assert!(pages >= 1);
+    eventually("every urgent incident as a case", || async {
+        (cases(&sf_person).await == urgent).then_some(())
+    })
+    .await;
+    // Run again: nothing new to send.
+    let again = sn_node.bulk_exalate(trigger.id, |_| {}).await.unwrap();
+    assert_eq!((again.matched, again.queued), (urgent, 0));
+    sn_node.shutdown().await;
+    sf_node.shutdown().await;
+}
+
+async fn cases(p: &Salesforce) -> usize {
+    p.changes("Case", None, &Watermark::start(), 2000)
+        .await
+        .unwrap()
+        .entities
+        .len()
+}

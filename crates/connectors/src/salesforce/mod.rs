@@ -373,6 +373,20 @@ impl Platform for Salesforce {
         })
     }
 
+    fn clock(&self) -> chrono::DateTime<chrono::Utc> {
+        self.api.http.platform_now()
+    }
+
+    fn watermark_at(&self, at: chrono::DateTime<chrono::Utc>) -> Watermark {
+        // `SystemModstamp > T` with an empty key: one second earlier keeps `at` itself in.
+        Watermark {
+            updated_at: (at - chrono::Duration::seconds(1))
+                .format("%Y-%m-%dT%H:%M:%S.000+0000")
+                .to_string(),
+            key: String::new(),
+        }
+    }
+
     async fn child_changes(
         &self,
         entity_type: &str,

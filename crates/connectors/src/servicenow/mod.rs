@@ -267,6 +267,18 @@ impl Platform for ServiceNow {
         })
     }
 
+    fn clock(&self) -> chrono::DateTime<chrono::Utc> {
+        self.api.http.platform_now()
+    }
+
+    fn watermark_at(&self, at: chrono::DateTime<chrono::Utc>) -> Watermark {
+        // An empty key makes the second itself inclusive (`sys_updated_on=T^sys_id>`).
+        Watermark {
+            updated_at: at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            key: String::new(),
+        }
+    }
+
     async fn child_changes(
         &self,
         entity_type: &str,

@@ -279,7 +279,18 @@ impl Node {
             .platform
             .validate_query(&trigger.entity_type, &trigger.query)
             .await?;
-        let t = self.inner.store.add_trigger(trigger).await?;
+        let mut t = self.inner.store.add_trigger(trigger).await?;
+        // A trigger syncs what changes from now on; existing matches are bulk exalate's.
+        let start = worker::now_watermark(&self.inner);
+        self.inner
+            .store
+            .enqueue(twinsync_store::Enqueue {
+                connection_id: t.spec.connection_id.clone(),
+                messages: Vec::new(),
+                advance: Some(twinsync_store::Advance::Trigger(t.id, start.clone())),
+            })
+            .await?;
+        t.watermark = start;
         self.inner.wake.notify_one();
         Ok(t)
     }
@@ -321,6 +332,17 @@ impl Node {
         worker::exalate(&self.inner, connection_id, entity_type, key).await
     }
 
+    /// Queues every record that matches a trigger now, whatever its age; answers how many
+    /// matched and how many were queued (unchanged twins are not sent again). `progress` is
+    /// called after each page with the running counts.
+    pub async fn bulk_exalate(
+        &self,
+        trigger_id: i64,
+        progress: impl FnMut(BulkProgress) + Send,
+    ) -> Result<BulkProgress, NodeError> {
+        worker::bulk_exalate(&self.inner, trigger_id, progress).await
+    }
+
     /// Changes a connection's status (activate, deactivate).
     pub async fn set_status(
         &self,
@@ -334,6 +356,15 @@ impl Node {
         self.inner.wake.notify_one();
         Ok(())
     }
+}
+
+/// How far a bulk exalate has got.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BulkProgress {
+    /// Records that matched so far.
+    pub matched: usize,
+    /// Of those, queued for sending.
+    pub queued: usize,
 }
 
 /// What an admin gives to initiate a connection.

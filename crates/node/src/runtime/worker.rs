@@ -298,6 +298,15 @@ async fn detect(inner: &Inner, c: &Connection) {
             continue;
         }
         let wm = match inner.store.feed(id, &entity_type).await {
+            // Twinned records' later changes: from when the first twin was made on.
+            Ok(w) if w.updated_at.is_empty() => {
+                let w = now_watermark(inner);
+                if let Err(e) = start_feed(inner, id, &entity_type, &w).await {
+                    tracing::error!(error = %e, "cannot start a feed");
+                    continue;
+                }
+                w
+            }
             Ok(w) => w,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read a feed watermark");
@@ -335,6 +344,10 @@ async fn drain_child_feed(
 ) -> Result<(), NodeError> {
     let feed = format!("{entity_type}/{}", child.as_str());
     let mut watermark = inner.store.feed(&c.spec.id, &feed).await?;
+    if watermark.updated_at.is_empty() {
+        watermark = now_watermark(inner);
+        start_feed(inner, &c.spec.id, &feed, &watermark).await?;
+    }
     let (rule_text, version) = rule(inner, c, RuleDirection::Outgoing).await;
     for _ in 0..PAGES_PER_ROUND {
         let since = twinsync_connectors::Watermark {
@@ -709,6 +722,96 @@ async fn apply_one(
         }
     }
     Ok(())
+}
+
+/// Records where a feed starts, so that it starts there once.
+async fn start_feed(
+    inner: &Inner,
+    connection_id: &str,
+    feed: &str,
+    w: &Watermark,
+) -> Result<(), NodeError> {
+    inner
+        .store
+        .enqueue(Enqueue {
+            connection_id: connection_id.to_string(),
+            messages: Vec::new(),
+            advance: Some(Advance::Feed(feed.to_string(), w.clone())),
+        })
+        .await?;
+    Ok(())
+}
+
+/// A watermark a few seconds before the platform's now (a margin for clocks and commits).
+pub(crate) fn now_watermark(inner: &Inner) -> Watermark {
+    let w = inner
+        .platform
+        .watermark_at(inner.platform.clock() - chrono::Duration::seconds(5));
+    Watermark {
+        updated_at: w.updated_at,
+        key: w.key,
+    }
+}
+
+/// Every record matching a trigger, from the start, queued (unchanged twins skipped).
+pub(crate) async fn bulk_exalate(
+    inner: &Inner,
+    trigger_id: i64,
+    mut progress: impl FnMut(super::BulkProgress) + Send,
+) -> Result<super::BulkProgress, NodeError> {
+    let _one_at_a_time = inner.round_lock.lock().await;
+    let connections = inner.store.connections().await?;
+    let mut found = None;
+    for c in connections {
+        if let Some(t) = inner
+            .store
+            .triggers(&c.spec.id)
+            .await?
+            .into_iter()
+            .find(|t| t.id == trigger_id)
+        {
+            found = Some((c, t));
+            break;
+        }
+    }
+    let (c, t) =
+        found.ok_or_else(|| NodeError::Refused(format!("there is no trigger {trigger_id}")))?;
+    let (rule_text, version) = rule(inner, &c, RuleDirection::Outgoing).await;
+    let mut counts = super::BulkProgress::default();
+    let mut since = twinsync_connectors::Watermark::start();
+    loop {
+        let page = inner
+            .platform
+            .changes(&t.spec.entity_type, Some(&t.spec.query), &since, PAGE)
+            .await?;
+        let mut messages = Vec::new();
+        for e in &page.entities {
+            counts.matched += 1;
+            if let Some(m) =
+                outgoing_message(inner, &c, e, (&rule_text, version), TRIGGERED).await?
+            {
+                messages.push(m);
+            }
+        }
+        counts.queued += messages.len();
+        if !messages.is_empty() {
+            inner
+                .store
+                .enqueue(Enqueue {
+                    connection_id: c.spec.id.clone(),
+                    messages,
+                    advance: None,
+                })
+                .await?;
+        }
+        progress(counts);
+        since = page.next;
+        if !page.more {
+            break;
+        }
+    }
+    inner.wake.notify_one();
+    Ok(counts)
 }
 
 /// The hash of the replica the outgoing rule makes of a local record now (after an
