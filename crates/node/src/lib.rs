@@ -7,4 +7,4 @@ pub mod peer;
 pub mod runtime;
 pub mod sealing;
 
-pub use runtime::{BulkProgress, Initiate, Node, NodeError, NodeOptions};
+pub use runtime::{AdminToken, BulkProgress, Initiate, Node, NodeError, NodeOptions, Role};

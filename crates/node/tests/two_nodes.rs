@@ -55,6 +55,7 @@ async fn node(instance: &str, platform: Arc<dyn Platform>, dir: &tempfile::TempD
         platform,
         poll_interval: Duration::from_millis(150),
         lookup: Arc::new(StaticUsers::default()),
+        admin_tokens: Vec::new(),
     })
     .await
     .unwrap()

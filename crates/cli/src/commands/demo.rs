@@ -14,7 +14,7 @@ use twinsync_connectors::salesforce::{Salesforce, SalesforceAuth, SalesforceConf
 use twinsync_connectors::servicenow::{ServiceNow, ServiceNowAuth, ServiceNowConfig};
 use twinsync_connectors::{Entity, NewComment, Platform, Secret};
 use twinsync_model::ConnectionMode;
-use twinsync_node::{Initiate, Node, NodeOptions};
+use twinsync_node::{AdminToken, Initiate, Node, NodeOptions, Role};
 use twinsync_rules::StaticUsers;
 use twinsync_sandbox::salesforce::{self as sfbox, CustomFieldSpec, SalesforceSandbox};
 use twinsync_sandbox::servicenow::{self as snbox, ServiceNowSandbox};
@@ -135,6 +135,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             temp.path().to_path_buf()
         }
     };
+    // One admin token for both nodes' admin API, shown below.
+    let token = twinsync_node::sealing::random_bytes::<16>()
+        .map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let start_node = |instance: &str, port: u16, platform: Arc<dyn Platform>| {
         Node::start(NodeOptions {
             instance: instance.into(),
@@ -144,6 +148,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             platform,
             poll_interval: Duration::from_millis(250),
             lookup: Arc::new(StaticUsers::default()),
+            admin_tokens: vec![AdminToken::new("demo", &token, Role::Admin)],
         })
     };
     let sn_node = start_node(
@@ -173,6 +178,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!(
         "  Salesforce node  {}  (integration user integration@example.com)",
         sf_node.url()
+    );
+    println!("  admin API token for both: {token}");
+    println!(
+        "  curl -H 'Authorization: Bearer {token}' {}/api/v1/connections",
+        sn_node.url()
     );
 
     // Ctrl-C or SIGTERM during the scenario stops everything cleanly too.

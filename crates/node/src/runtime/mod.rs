@@ -2,11 +2,13 @@
 //! connection that detects changes, sends the outbox and applies the inbox, in that order,
 //! every poll interval (or sooner when woken).
 
+mod admin_http;
 mod error;
 mod peer_client;
 mod peer_http;
 mod worker;
 
+pub use admin_http::{AdminToken, Role};
 pub use error::NodeError;
 
 use crate::peer::{InvitationCode, Verifier};
@@ -45,6 +47,8 @@ pub struct NodeOptions {
     pub poll_interval: Duration,
     /// User look-ups for rules.
     pub lookup: Arc<dyn NodeLookup + Send + Sync>,
+    /// API tokens of the admin API.
+    pub admin_tokens: Vec<AdminToken>,
 }
 
 /// The shared state of a running node.
@@ -58,6 +62,7 @@ pub(crate) struct Inner {
     pub peers: PeerClient,
     pub me: Identity,
     pub lookup: Arc<dyn NodeLookup + Send + Sync>,
+    pub admin_tokens: Vec<AdminToken>,
     pub poll_interval: Duration,
     /// Wakes the worker before its interval (a message arrived, something was queued).
     pub wake: Notify,
@@ -108,12 +113,13 @@ impl Node {
             peers: PeerClient::new()?,
             me,
             lookup: options.lookup,
+            admin_tokens: options.admin_tokens,
             poll_interval: options.poll_interval,
             wake: Notify::new(),
             round_lock: tokio::sync::Mutex::new(()),
         });
         let (stop, stopped) = watch::channel(false);
-        let app = peer_http::router(inner.clone());
+        let app = peer_http::router(inner.clone()).merge(admin_http::router(inner.clone()));
         let mut server_stop = stopped.clone();
         let server = tokio::spawn(async move {
             let shutdown = async move {
@@ -161,138 +167,19 @@ impl Node {
     /// Starts a connection to the node at `remote_url` (which must answer as a twinsync
     /// node); answers the connection, pending, and the invitation code to hand over.
     pub async fn initiate(&self, request: Initiate) -> Result<(Connection, String), NodeError> {
-        let remote_url = request.remote_url.trim_end_matches('/').to_string();
-        let hello = self.inner.peers.hello(&remote_url).await?;
-        let id = hex::encode(random_bytes::<16>().map_err(|e| NodeError::Setup(e.to_string()))?);
-        let secret = random_bytes::<32>().map_err(|e| NodeError::Setup(e.to_string()))?;
-        let remote_instance = request.remote_instance.unwrap_or(hello.instance);
-        let name = request
-            .name
-            .unwrap_or_else(|| format!("{}_to_{}", self.inner.instance, remote_instance));
-        let sealed = self
-            .inner
-            .key
-            .seal(&format!("connection-secret:{id}"), &secret)
-            .map_err(|e| NodeError::Setup(e.to_string()))?;
-        let connection = self
-            .inner
-            .store
-            .insert_connection(NewConnection {
-                id: id.clone(),
-                name: name.clone(),
-                description: request.description,
-                local_instance: self.inner.instance.clone(),
-                remote_instance: remote_instance.clone(),
-                remote_url,
-                mode: request.mode,
-                role: ConnectionRole::Initiator,
-                status: ConnectionStatus::Pending,
-                sealed_secret: sealed,
-            })
-            .await?;
-        let expires =
-            chrono::Utc::now() + chrono::Duration::from_std(INVITATION_TTL).unwrap_or_default();
-        self.inner
-            .store
-            .put_invitation(Invitation {
-                connection_id: id.clone(),
-                code_hash: InvitationCode::secret_hash(&secret),
-                expires_at: expires,
-            })
-            .await?;
-        let code = InvitationCode {
-            version: crate::peer::invitation::VERSION,
-            url: self.inner.url.clone(),
-            connection_id: id,
-            name,
-            initiator_instance: self.inner.instance.clone(),
-            acceptor_instance: remote_instance,
-            mode: request.mode,
-            secret: URL_SAFE_NO_PAD.encode(secret),
-            expires_at: expires.timestamp(),
-        };
-        Ok((connection, code.encode()))
+        self.inner.initiate(request).await
     }
 
     /// Accepts an invitation code: records the connection and completes the signed
     /// handshake with the initiator; both sides are then active.
     pub async fn accept(&self, code: &str) -> Result<Connection, NodeError> {
-        let code = InvitationCode::decode(code, chrono::Utc::now().timestamp())?;
-        let secret = code.secret_bytes().ok_or(NodeError::Invitation(
-            crate::peer::InvitationError::Malformed,
-        ))?;
-        let sealed = self
-            .inner
-            .key
-            .seal(
-                &format!("connection-secret:{}", code.connection_id),
-                &secret,
-            )
-            .map_err(|e| NodeError::Setup(e.to_string()))?;
-        let connection = self
-            .inner
-            .store
-            .insert_connection(NewConnection {
-                id: code.connection_id.clone(),
-                name: code.name.clone(),
-                description: String::new(),
-                local_instance: self.inner.instance.clone(),
-                remote_instance: code.initiator_instance.clone(),
-                remote_url: code.url.clone(),
-                mode: code.mode,
-                role: ConnectionRole::Acceptor,
-                status: ConnectionStatus::Pending,
-                sealed_secret: sealed,
-            })
-            .await?;
-        let handshake = self
-            .inner
-            .peers
-            .accept(
-                &code.url,
-                &code.connection_id,
-                &secret,
-                &self.inner.instance,
-                &self.inner.url,
-            )
-            .await;
-        if let Err(e) = handshake {
-            // Nothing half-made stays behind: the admin can paste the code again.
-            let _ = self
-                .inner
-                .store
-                .delete_connection(&code.connection_id)
-                .await;
-            return Err(e);
-        }
-        self.inner
-            .store
-            .set_connection_status(&connection.spec.id, ConnectionStatus::Active)
-            .await?;
-        Ok(self.inner.store.connection(&connection.spec.id).await?)
+        self.inner.accept(code).await
     }
 
-    /// Adds a trigger after the platform has checked its query.
+    /// Adds a trigger after the platform has checked its query; it syncs what changes from
+    /// now on.
     pub async fn add_trigger(&self, trigger: NewTrigger) -> Result<Trigger, NodeError> {
-        self.inner.store.connection(&trigger.connection_id).await?;
-        self.inner
-            .platform
-            .validate_query(&trigger.entity_type, &trigger.query)
-            .await?;
-        let mut t = self.inner.store.add_trigger(trigger).await?;
-        // A trigger syncs what changes from now on; existing matches are bulk exalate's.
-        let start = worker::now_watermark(&self.inner);
-        self.inner
-            .store
-            .enqueue(twinsync_store::Enqueue {
-                connection_id: t.spec.connection_id.clone(),
-                messages: Vec::new(),
-                advance: Some(twinsync_store::Advance::Trigger(t.id, start.clone())),
-            })
-            .await?;
-        t.watermark = start;
-        self.inner.wake.notify_one();
-        Ok(t)
+        self.inner.add_trigger(trigger).await
     }
 
     /// Publishes a rule: it must compile, and the connection must be in Script mode.
@@ -303,23 +190,9 @@ impl Node {
         source: &str,
         by: &str,
     ) -> Result<RuleVersion, NodeError> {
-        let c = self.inner.store.connection(connection_id).await?;
-        if c.spec.mode == ConnectionMode::Basic {
-            return Err(NodeError::Refused(
-                "this connection is in Basic mode: its rules are the defaults and cannot be edited"
-                    .into(),
-            ));
-        }
-        if let Err(errors) = Script::compile(direction.as_str(), source) {
-            return Err(NodeError::Rule(
-                errors.iter().map(ToString::to_string).collect(),
-            ));
-        }
-        Ok(self
-            .inner
-            .store
+        self.inner
             .publish_rule(connection_id, direction, source, by)
-            .await?)
+            .await
     }
 
     /// Syncs one local record now, whether or not a trigger matches it.
@@ -349,11 +222,174 @@ impl Node {
         connection_id: &str,
         status: ConnectionStatus,
     ) -> Result<(), NodeError> {
-        self.inner
+        self.inner.set_status(connection_id, status).await
+    }
+}
+
+impl Inner {
+    /// Starts a connection to the node at `remote_url` (which must answer as a twinsync
+    /// node); answers the connection, pending, and the invitation code to hand over.
+    pub(crate) async fn initiate(
+        &self,
+        request: Initiate,
+    ) -> Result<(Connection, String), NodeError> {
+        let remote_url = request.remote_url.trim_end_matches('/').to_string();
+        let hello = self.peers.hello(&remote_url).await?;
+        let id = hex::encode(random_bytes::<16>().map_err(|e| NodeError::Setup(e.to_string()))?);
+        let secret = random_bytes::<32>().map_err(|e| NodeError::Setup(e.to_string()))?;
+        let remote_instance = request.remote_instance.unwrap_or(hello.instance);
+        let name = request
+            .name
+            .unwrap_or_else(|| format!("{}_to_{}", self.instance, remote_instance));
+        let sealed = self
+            .key
+            .seal(&format!("connection-secret:{id}"), &secret)
+            .map_err(|e| NodeError::Setup(e.to_string()))?;
+        let connection = self
             .store
+            .insert_connection(NewConnection {
+                id: id.clone(),
+                name: name.clone(),
+                description: request.description,
+                local_instance: self.instance.clone(),
+                remote_instance: remote_instance.clone(),
+                remote_url,
+                mode: request.mode,
+                role: ConnectionRole::Initiator,
+                status: ConnectionStatus::Pending,
+                sealed_secret: sealed,
+            })
+            .await?;
+        let expires =
+            chrono::Utc::now() + chrono::Duration::from_std(INVITATION_TTL).unwrap_or_default();
+        self.store
+            .put_invitation(Invitation {
+                connection_id: id.clone(),
+                code_hash: InvitationCode::secret_hash(&secret),
+                expires_at: expires,
+            })
+            .await?;
+        let code = InvitationCode {
+            version: crate::peer::invitation::VERSION,
+            url: self.url.clone(),
+            connection_id: id,
+            name,
+            initiator_instance: self.instance.clone(),
+            acceptor_instance: remote_instance,
+            mode: request.mode,
+            secret: URL_SAFE_NO_PAD.encode(secret),
+            expires_at: expires.timestamp(),
+        };
+        Ok((connection, code.encode()))
+    }
+
+    /// Accepts an invitation code: records the connection and completes the signed
+    /// handshake with the initiator; both sides are then active.
+    pub(crate) async fn accept(&self, code: &str) -> Result<Connection, NodeError> {
+        let code = InvitationCode::decode(code, chrono::Utc::now().timestamp())?;
+        let secret = code.secret_bytes().ok_or(NodeError::Invitation(
+            crate::peer::InvitationError::Malformed,
+        ))?;
+        let sealed = self
+            .key
+            .seal(
+                &format!("connection-secret:{}", code.connection_id),
+                &secret,
+            )
+            .map_err(|e| NodeError::Setup(e.to_string()))?;
+        let connection = self
+            .store
+            .insert_connection(NewConnection {
+                id: code.connection_id.clone(),
+                name: code.name.clone(),
+                description: String::new(),
+                local_instance: self.instance.clone(),
+                remote_instance: code.initiator_instance.clone(),
+                remote_url: code.url.clone(),
+                mode: code.mode,
+                role: ConnectionRole::Acceptor,
+                status: ConnectionStatus::Pending,
+                sealed_secret: sealed,
+            })
+            .await?;
+        let handshake = self
+            .peers
+            .accept(
+                &code.url,
+                &code.connection_id,
+                &secret,
+                &self.instance,
+                &self.url,
+            )
+            .await;
+        if let Err(e) = handshake {
+            // Nothing half-made stays behind: the admin can paste the code again.
+            let _ = self.store.delete_connection(&code.connection_id).await;
+            return Err(e);
+        }
+        self.store
+            .set_connection_status(&connection.spec.id, ConnectionStatus::Active)
+            .await?;
+        Ok(self.store.connection(&connection.spec.id).await?)
+    }
+
+    /// Adds a trigger after the platform has checked its query.
+    pub(crate) async fn add_trigger(&self, trigger: NewTrigger) -> Result<Trigger, NodeError> {
+        self.store.connection(&trigger.connection_id).await?;
+        self.platform
+            .validate_query(&trigger.entity_type, &trigger.query)
+            .await?;
+        let mut t = self.store.add_trigger(trigger).await?;
+        // A trigger syncs what changes from now on; existing matches are bulk exalate's.
+        let start = worker::now_watermark(self);
+        self.store
+            .enqueue(twinsync_store::Enqueue {
+                connection_id: t.spec.connection_id.clone(),
+                messages: Vec::new(),
+                advance: Some(twinsync_store::Advance::Trigger(t.id, start.clone())),
+            })
+            .await?;
+        t.watermark = start;
+        self.wake.notify_one();
+        Ok(t)
+    }
+
+    /// Publishes a rule: it must compile, and the connection must be in Script mode.
+    pub(crate) async fn publish_rule(
+        &self,
+        connection_id: &str,
+        direction: RuleDirection,
+        source: &str,
+        by: &str,
+    ) -> Result<RuleVersion, NodeError> {
+        let c = self.store.connection(connection_id).await?;
+        if c.spec.mode == ConnectionMode::Basic {
+            return Err(NodeError::Refused(
+                "this connection is in Basic mode: its rules are the defaults and cannot be edited"
+                    .into(),
+            ));
+        }
+        if let Err(errors) = Script::compile(direction.as_str(), source) {
+            return Err(NodeError::Rule(
+                errors.iter().map(ToString::to_string).collect(),
+            ));
+        }
+        Ok(self
+            .store
+            .publish_rule(connection_id, direction, source, by)
+            .await?)
+    }
+
+    /// Changes a connection's status (activate, deactivate).
+    pub(crate) async fn set_status(
+        &self,
+        connection_id: &str,
+        status: ConnectionStatus,
+    ) -> Result<(), NodeError> {
+        self.store
             .set_connection_status(connection_id, status)
             .await?;
-        self.inner.wake.notify_one();
+        self.wake.notify_one();
         Ok(())
     }
 }

@@ -1,0 +1,443 @@
+//! The admin API over HTTP, between two nodes on loopback: tokens and roles, initiate and
+//! accept, rules that must compile (Script mode only), triggers checked by the platform,
+//! exalate, a failing rule becoming an error entry that blocks its twin until retried,
+//! stats, deactivate/activate, and delete only with confirmation.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use twinsync_connectors::salesforce::{Salesforce, SalesforceAuth, SalesforceConfig};
+use twinsync_connectors::servicenow::{ServiceNow, ServiceNowAuth, ServiceNowConfig};
+use twinsync_connectors::{Platform, Secret, Watermark};
+use twinsync_node::{AdminToken, Node, NodeOptions, Role};
+use twinsync_rules::StaticUsers;
+use twinsync_sandbox::salesforce::{self as sfbox, CustomFieldSpec, SalesforceSandbox};
+use twinsync_sandbox::servicenow::{self as snbox, ServiceNowSandbox};
+
+const ADMIN: &str = "admin-token-0123456789";
+const OPERATOR: &str = "operator-token-0123456789";
+const VIEWER: &str = "viewer-token-0123456789";
+
+async fn node(instance: &str, platform: Arc<dyn Platform>, dir: &tempfile::TempDir) -> Node {
+    Node::start(NodeOptions {
+        instance: instance.into(),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        public_url: None,
+        data_dir: dir.path().join(instance),
+        platform,
+        poll_interval: Duration::from_millis(150),
+        lookup: Arc::new(StaticUsers::default()),
+        admin_tokens: vec![
+            AdminToken::new("ann", ADMIN, Role::Admin),
+            AdminToken::new("ops", OPERATOR, Role::Operator),
+            AdminToken::new("dash", VIEWER, Role::Viewer),
+        ],
+    })
+    .await
+    .unwrap()
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        token: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut r = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_api_drives_a_connection_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let snb = ServiceNowSandbox::start(snbox::ServiceNowConfig::default())
+        .await
+        .unwrap();
+    let sfb = SalesforceSandbox::start(sfbox::SalesforceConfig {
+        seed_cases: 0,
+        custom_fields: vec![CustomFieldSpec {
+            object: "Case".into(),
+            name: "TwinSync_Key__c".into(),
+            ty: "string".into(),
+            label: None,
+            length: Some(80),
+            external_id: true,
+            unique: true,
+            values: vec![],
+            restricted: false,
+        }],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let mut snc = ServiceNowConfig::new(
+        snb.base_url(),
+        ServiceNowAuth::Basic {
+            user: "itil".into(),
+            password: Secret::new("itil"),
+        },
+    );
+    snc.settle = Some(Duration::from_secs(1));
+    let sn = Arc::new(ServiceNow::new(snc).unwrap());
+    let mut sfc = SalesforceConfig::new(
+        sfb.base_url(),
+        SalesforceAuth::Password {
+            client_id: "twinsync".into(),
+            client_secret: Secret::new("twinsync-secret"),
+            username: "integration@example.com".into(),
+            password: Secret::new("integration"),
+            security_token: None,
+        },
+    );
+    sfc.settle = Some(Duration::from_secs(1));
+    let sf = Arc::new(Salesforce::new(sfc).unwrap());
+    let a = node("sn", sn.clone(), &dir).await;
+    let b = node("sf", sf.clone(), &dir).await;
+    let http = reqwest::Client::new();
+    let api_a = Api {
+        http: http.clone(),
+        base: a.url().to_string(),
+    };
+    let api_b = Api {
+        http,
+        base: b.url().to_string(),
+    };
+
+    // Health needs no token; everything else does, by role.
+    assert_eq!(
+        api_a.call(None, Method::GET, "/healthz", None).await.0,
+        StatusCode::OK
+    );
+    let (s, v) = api_a
+        .call(None, Method::GET, "/api/v1/connections", None)
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    let (s, _) = api_a
+        .call(Some("wrong"), Method::GET, "/api/v1/connections", None)
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, v) = api_a
+        .call(
+            Some(VIEWER),
+            Method::POST,
+            "/api/v1/connections",
+            Some(json!({"remote_url": b.url(), "mode": "script"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("needs admin"), "{v}");
+
+    // A URL that is not a node is refused before anything is stored.
+    let (s, v) = api_a
+        .call(
+            Some(ADMIN),
+            Method::POST,
+            "/api/v1/connections",
+            Some(json!({"remote_url": format!("{}/nowhere", snb.base_url()), "mode": "script"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_GATEWAY, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not answer as a twinsync node"),
+        "{v}"
+    );
+
+    let (s, v) = api_a
+        .call(
+            Some(ADMIN),
+            Method::POST,
+            "/api/v1/connections",
+            Some(json!({"remote_url": b.url(), "mode": "script", "name": "sn-sf"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["connection"]["status"], "pending");
+    let id = v["connection"]["id"].as_str().unwrap().to_string();
+    let code = v["invitation_code"].as_str().unwrap().to_string();
+    let (s, v) = api_b
+        .call(
+            Some(ADMIN),
+            Method::POST,
+            "/api/v1/connections/accept",
+            Some(json!({"code": "garbage"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, v) = api_b
+        .call(
+            Some(ADMIN),
+            Method::POST,
+            "/api/v1/connections/accept",
+            Some(json!({"code": code})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["status"], "active");
+    let (_, v) = api_a
+        .call(
+            Some(VIEWER),
+            Method::GET,
+            &format!("/api/v1/connections/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(v["status"], "active");
+
+    // Rules: the default is shown until one is published; a rule that does not compile is
+    // refused with its located errors.
+    let (s, v) = api_b
+        .call(
+            Some(VIEWER),
+            Method::GET,
+            &format!("/api/v1/connections/{id}/rules/incoming"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["default"], true);
+    let (s, v) = api_b
+        .call(
+            Some(ADMIN),
+            Method::PUT,
+            &format!("/api/v1/connections/{id}/rules/incoming"),
+            Some(json!({"source": "entity.Subject = (replica.summary"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("line 1"), "{v}");
+    // A rule that compiles but fails on every record: its errors block only their twins.
+    let failing = "entity.entityType = \"Case\"\nentity.Subject = replica.summary.nothing()";
+    let (s, v) = api_b
+        .call(
+            Some(ADMIN),
+            Method::PUT,
+            &format!("/api/v1/connections/{id}/rules/incoming"),
+            Some(json!({"source": failing})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["published_by"], "ann");
+
+    // Triggers are checked by the platform first.
+    let (s, v) = api_a
+        .call(
+            Some(ADMIN),
+            Method::POST,
+            &format!("/api/v1/connections/{id}/triggers"),
+            Some(json!({"entity_type": "incident", "query": "urgencyy=1"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(v["error"].as_str().unwrap().contains("urgencyy"), "{v}");
+    let (s, v) = api_a
+        .call(
+            Some(ADMIN),
+            Method::POST,
+            &format!("/api/v1/connections/{id}/triggers"),
+            Some(json!({"entity_type": "incident", "query": "urgency=1", "notes": "urgent"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let (_, v) = api_a
+        .call(
+            Some(VIEWER),
+            Method::GET,
+            &format!("/api/v1/connections/{id}/triggers"),
+            None,
+        )
+        .await;
+    assert_eq!(v.as_array().unwrap().len(), 1);
+
+    // Exalate one incident by hand (it does not match the trigger).
+    let inc = sn
+        .create(
+            "incident",
+            "by-hand",
+            json!({"short_description": "Exalated by hand", "urgency": "3"})
+                .as_object()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let (s, v) = api_a
+        .call(
+            Some(VIEWER),
+            Method::POST,
+            &format!("/api/v1/connections/{id}/exalate"),
+            Some(json!({"entity_type": "incident", "key": inc.key})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, v) = api_a
+        .call(
+            Some(OPERATOR),
+            Method::POST,
+            &format!("/api/v1/connections/{id}/exalate"),
+            Some(json!({"entity_type": "incident", "key": inc.key})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+
+    // The failing rule makes an error entry on the Salesforce node.
+    let error = wait(|| async {
+        let (_, v) = api_b
+            .call(Some(VIEWER), Method::GET, "/api/v1/errors", None)
+            .await;
+        v.as_array().and_then(|a| a.first().cloned())
+    })
+    .await;
+    assert_eq!(error["entity"], inc.number.clone().unwrap());
+    assert_eq!(error["rule_version"], 1);
+    assert!(
+        error["location"].as_str().unwrap().contains("line 2"),
+        "{error}"
+    );
+
+    // Fix the rule, retry the error: the case appears and the error is gone.
+    let fixed = "entity.entityType = \"Case\"\nentity.Subject = replica.summary";
+    let (s, _) = api_b
+        .call(
+            Some(ADMIN),
+            Method::PUT,
+            &format!("/api/v1/connections/{id}/rules/incoming"),
+            Some(json!({"source": fixed})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = api_b
+        .call(
+            Some(OPERATOR),
+            Method::POST,
+            &format!("/api/v1/errors/{}/retry", error["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    wait(|| async {
+        let page = sf
+            .changes("Case", None, &Watermark::start(), 100)
+            .await
+            .ok()?;
+        page.entities
+            .into_iter()
+            .find(|c| c.fields["Subject"] == "Exalated by hand")
+    })
+    .await;
+    let (_, v) = api_b
+        .call(Some(VIEWER), Method::GET, "/api/v1/errors", None)
+        .await;
+    assert_eq!(v.as_array().unwrap().len(), 0);
+    let (_, stats) = api_b
+        .call(
+            Some(VIEWER),
+            Method::GET,
+            &format!("/api/v1/connections/{id}/stats"),
+            None,
+        )
+        .await;
+    assert_eq!(stats["twins"], 1);
+    assert_eq!(stats["open_errors"], 0);
+    assert!(stats["api_calls"]["requests"].as_u64().unwrap() > 0);
+
+    // Deactivate and activate (operator); delete needs admin and the name as confirmation.
+    let (s, v) = api_a
+        .call(
+            Some(OPERATOR),
+            Method::POST,
+            &format!("/api/v1/connections/{id}/deactivate"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "inactive");
+    let (s, _) = api_a
+        .call(
+            Some(OPERATOR),
+            Method::POST,
+            &format!("/api/v1/connections/{id}/activate"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = api_a
+        .call(
+            Some(OPERATOR),
+            Method::DELETE,
+            &format!("/api/v1/connections/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = api_a
+        .call(
+            Some(ADMIN),
+            Method::DELETE,
+            &format!("/api/v1/connections/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::PRECONDITION_REQUIRED, "{v}");
+    assert!(
+        v["error"].as_str().unwrap().contains("confirm=sn-sf"),
+        "{v}"
+    );
+    let (s, _) = api_a
+        .call(
+            Some(ADMIN),
+            Method::DELETE,
+            &format!("/api/v1/connections/{id}?confirm=sn-sf"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = api_a
+        .call(
+            Some(VIEWER),
+            Method::GET,
+            &format!("/api/v1/connections/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+async fn wait<T, F, Fut>(mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..300 {
+        if let Some(v) = check().await {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out");
+}
