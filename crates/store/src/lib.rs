@@ -155,7 +155,8 @@ pub trait Store: Send + Sync {
     async fn record_error(&self, e: NewError) -> Result<ErrorEntry>;
     /// Open error entries of a connection (all connections when `None`), newest first.
     async fn open_errors(&self, connection_id: Option<&str>) -> Result<Vec<ErrorEntry>>;
-    /// Closes an error entry; `retry` also makes its twin's messages due at once.
+    /// Closes an error entry: `retry` makes its twin's messages due at once; otherwise
+    /// (resolve) the message that failed is skipped and the twin's later ones flow.
     async fn close_error(&self, id: i64, retry: bool, now: DateTime<Utc>) -> Result<ErrorEntry>;
     /// Appends to a twin's sync log.
     async fn log(&self, entry: NewLogEntry) -> Result<()>;

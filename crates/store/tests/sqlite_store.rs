@@ -352,6 +352,28 @@ async fn an_error_blocks_only_its_twin_until_retried() {
         .map(|m| m.seq)
         .collect();
     assert_eq!(ready, [1, 2]);
+    // Resolving instead skips the failing message: A's next one is ready.
+    let again = s
+        .record_error(NewError {
+            connection_id: "c1".into(),
+            correlation: "A".into(),
+            entity: "INC0010001".into(),
+            rule_version: None,
+            location: None,
+            message: "still failing".into(),
+            at: now,
+        })
+        .await
+        .unwrap();
+    s.close_error(again.id, false, now).await.unwrap();
+    let ready: Vec<i64> = s
+        .ready("c1", now, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.seq)
+        .collect();
+    assert_eq!(ready, [2, 3]);
 }
 
 #[tokio::test]

@@ -120,6 +120,13 @@ pub fn close(db: &mut Db, id: i64, retry: bool, now: DateTime<Utc>) -> Result<Er
             "UPDATE inbox SET due_at = '' WHERE connection_id = ?1 AND correlation = ?2 AND applied = 0",
             params![e.connection_id, e.correlation],
         )?;
+    } else {
+        // Resolved: the message that failed is skipped; the twin's later ones flow.
+        tx.execute(
+            "UPDATE inbox SET applied = 1 WHERE connection_id = ?1 AND correlation = ?2 AND seq =
+               (SELECT MIN(seq) FROM inbox WHERE connection_id = ?1 AND correlation = ?2 AND applied = 0)",
+            params![e.connection_id, e.correlation],
+        )?;
     }
     let closed = by_id(&tx, id)?;
     tx.commit()?;
