@@ -27,9 +27,235 @@ pub enum Command {
     /// Measure components under load.
     #[command(subcommand)]
     Bench(BenchCommand),
-    /// Work with sync rules offline.
+    /// Work with sync rules: dry-run offline, or show and publish a node's rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Run a node attached to one platform instance.
+    Node(NodeArgs),
+    /// A node's connections.
+    #[command(subcommand)]
+    Connection(ConnectionCommand),
+    /// A connection's triggers.
+    #[command(subcommand)]
+    Trigger(TriggerCommand),
+    /// Sync one local record now, by its key.
+    Exalate(ExalateArgs),
+    /// Sync errors: list, retry, resolve.
+    #[command(subcommand)]
+    Errors(ErrorsCommand),
+    /// A connection's statistics.
+    Stats(StatsArgs),
+}
+
+/// Options of `twinsync node`.
+#[derive(Debug, Args)]
+pub struct NodeArgs {
+    /// The node's configuration file.
+    #[arg(long, value_name = "node.toml")]
+    pub config: PathBuf,
+}
+
+/// How to reach a node's admin API.
+#[derive(Debug, Clone, Args)]
+pub struct Remote {
+    /// The node's URL.
+    #[arg(
+        long,
+        env = "TWINSYNC_NODE",
+        default_value = "http://127.0.0.1:8091",
+        global = true
+    )]
+    pub node: String,
+    /// An admin API token.
+    #[arg(long, env = "TWINSYNC_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+}
+
+/// `twinsync connection …`.
+#[derive(Debug, Subcommand)]
+pub enum ConnectionCommand {
+    /// List connections.
+    List(RemoteOnly),
+    /// Initiate a connection to another node; prints the invitation code to hand over.
+    Initiate(InitiateArgs),
+    /// Accept an invitation code.
+    Accept(AcceptArgs),
+    /// Let queued changes flow again.
+    Activate(ConnectionRef),
+    /// Pause: changes keep queueing.
+    Deactivate(ConnectionRef),
+    /// Delete with its twins and queues (asks for the name as confirmation).
+    Delete(DeleteArgs),
+}
+
+/// Only the node to talk to.
+#[derive(Debug, Args)]
+pub struct RemoteOnly {
+    /// The node.
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// A connection by id.
+#[derive(Debug, Args)]
+pub struct ConnectionRef {
+    /// The connection id.
+    pub id: String,
+    /// The node.
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// Options of `twinsync connection initiate`.
+#[derive(Debug, Args)]
+pub struct InitiateArgs {
+    /// The other node's URL.
+    #[arg(long)]
+    pub remote_url: String,
+    /// `basic` (default rules) or `script` (editable rules).
+    #[arg(long, default_value = "script")]
+    pub mode: String,
+    /// A name (default `<local>_to_<remote>`).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// What it is for.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// The node.
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// Options of `twinsync connection accept`.
+#[derive(Debug, Args)]
+pub struct AcceptArgs {
+    /// The invitation code.
+    pub code: String,
+    /// The node.
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// Options of `twinsync connection delete`.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// The connection id.
+    pub id: String,
+    /// The connection's name, confirming the deletion.
+    #[arg(long)]
+    pub confirm: String,
+    /// The node.
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// `twinsync trigger …`.
+#[derive(Debug, Subcommand)]
+pub enum TriggerCommand {
+    /// Add a trigger (the platform checks the query first).
+    Add(TriggerAddArgs),
+    /// List a connection's triggers.
+    List(ConnectionRef),
+    /// Sync every record the trigger matches now, whatever its age.
+    BulkExalate(TriggerRef),
+}
+
+/// Options of `twinsync trigger add`.
+#[derive(Debug, Args)]
+pub struct TriggerAddArgs {
+    /// The connection id.
+    pub connection: String,
+    /// Entity type (`incident`, `Case`).
+    #[arg(long)]
+    pub entity_type: String,
+    /// Query in the platform's language (`urgency=1`, `SELECT Id FROM Case WHERE …`).
+    #[arg(long)]
+    pub query: String,
+    /// Why it exists.
+    #[arg(long, default_value = "")]
+    pub notes: String,
+    /// The node.
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// A trigger by id.
+#[derive(Debug, Args)]
+pub struct TriggerRef {
+    /// The trigger id.
+    pub id: i64,
+    /// The node.
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// Options of `twinsync exalate`.
+#[derive(Debug, Args)]
+pub struct ExalateArgs {
+    /// The connection id.
+    pub connection: String,
+    /// Entity type.
+    #[arg(long)]
+    pub entity_type: String,
+    /// The record's key (sys_id, Id).
+    pub key: String,
+    /// The node.
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// `twinsync errors …`.
+#[derive(Debug, Subcommand)]
+pub enum ErrorsCommand {
+    /// Open error entries.
+    List(RemoteOnly),
+    /// Apply the failed sync again.
+    Retry(ErrorRef),
+    /// Skip the failed sync; later ones flow.
+    Resolve(ErrorRef),
+}
+
+/// An error entry by id.
+#[derive(Debug, Args)]
+pub struct ErrorRef {
+    /// The error id.
+    pub id: i64,
+    /// The node.
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// Options of `twinsync stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// The connection id.
+    pub connection: String,
+    /// The node.
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// Options of `twinsync rules show|publish`.
+#[derive(Debug, Args)]
+pub struct RuleRef {
+    /// The connection id.
+    pub connection: String,
+    /// `outgoing` or `incoming`.
+    pub direction: String,
+    /// The node.
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// Options of `twinsync rules publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Which rule.
+    #[command(flatten)]
+    pub rule: RuleRef,
+    /// The script file.
+    #[arg(long, value_name = "RULES")]
+    pub file: PathBuf,
 }
 
 /// Sync-rule tools.
@@ -37,6 +263,10 @@ pub enum Command {
 pub enum RulesCommand {
     /// Dry-run a rule script on JSON files and print what it produces, without any node.
     Test(RulesTestArgs),
+    /// Show a connection's live rule (or the default one).
+    Show(RuleRef),
+    /// Publish a new version of a rule (it must compile).
+    Publish(PublishArgs),
 }
 
 /// Options of `twinsync rules test`.

@@ -2,6 +2,7 @@
 //! by connections. This crate holds the peer protocol (invitation codes, signed requests),
 //! the sealing of secrets at rest, and — as it grows — the sync engine and the admin API.
 
+pub mod config;
 pub mod engine;
 pub mod peer;
 pub mod runtime;

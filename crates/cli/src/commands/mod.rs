@@ -1,8 +1,10 @@
 //! One module per command.
 
+mod admin;
 mod bench;
 mod bench_salesforce;
 mod demo;
+mod node;
 mod rules;
 mod sandbox;
 mod sandbox_salesforce;
@@ -17,6 +19,14 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Sandbox(SandboxCommand::Salesforce(args)) => sandbox_salesforce::run(*args).await,
         Command::Bench(BenchCommand::Sandbox(args)) => bench::run_sandbox(args).await,
         Command::Rules(RulesCommand::Test(args)) => rules::test(&args),
+        Command::Rules(RulesCommand::Show(args)) => admin::show_rule(args).await,
+        Command::Rules(RulesCommand::Publish(args)) => admin::publish_rule(args).await,
+        Command::Node(args) => node::run(args).await,
+        Command::Connection(c) => admin::connection(c).await,
+        Command::Trigger(t) => admin::trigger(t).await,
+        Command::Exalate(a) => admin::exalate(a).await,
+        Command::Errors(e) => admin::errors(e).await,
+        Command::Stats(a) => admin::stats(a).await,
     }
 }
 

@@ -1,0 +1,327 @@
+//! The admin commands (`connection`, `trigger`, `rules show|publish`, `exalate`, `errors`,
+//! `stats`): each one call to a node's admin API, its answer printed for people.
+
+use crate::cli::{
+    ConnectionCommand, ErrorsCommand, ExalateArgs, PublishArgs, Remote, RuleRef, StatsArgs,
+    TriggerCommand,
+};
+use anyhow::{bail, Context};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn call(
+    remote: &Remote,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
+    twinsync_connectors::http::ensure_crypto_provider();
+    let url = format!("{}{path}", remote.node.trim_end_matches('/'));
+    let mut r = reqwest::Client::new().request(method, &url);
+    if let Some(t) = &remote.token {
+        r = r.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let answer = r.send().await.with_context(|| {
+        format!(
+            "cannot reach the node at {} (is it running? --node / TWINSYNC_NODE)",
+            remote.node
+        )
+    })?;
+    let status = answer.status();
+    let text = answer.text().await.unwrap_or_default();
+    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if !status.is_success() {
+        let why = v["error"].as_str().map_or(text.clone(), String::from);
+        if status == reqwest::StatusCode::UNAUTHORIZED && remote.token.is_none() {
+            bail!("{why} (give --token or set TWINSYNC_TOKEN)");
+        }
+        bail!("{why}");
+    }
+    Ok(v)
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+/// `twinsync connection …`.
+pub async fn connection(c: ConnectionCommand) -> anyhow::Result<()> {
+    match c {
+        ConnectionCommand::List(a) => {
+            let list = call(&a.remote, Method::GET, "/api/v1/connections", None).await?;
+            let items = list.as_array().cloned().unwrap_or_default();
+            if items.is_empty() {
+                println!("no connections");
+            }
+            for c in items {
+                println!(
+                    "{}  {}  {} → {}  {}  {}  {}",
+                    s(&c["id"]),
+                    s(&c["name"]),
+                    s(&c["local_instance"]),
+                    s(&c["remote_instance"]),
+                    s(&c["mode"]),
+                    s(&c["status"]),
+                    s(&c["remote_url"])
+                );
+            }
+        }
+        ConnectionCommand::Initiate(a) => {
+            let v = call(
+                &a.remote,
+                Method::POST,
+                "/api/v1/connections",
+                Some(json!({"remote_url": a.remote_url, "mode": a.mode, "name": a.name, "description": a.description})),
+            )
+            .await?;
+            println!(
+                "connection {} ({}) is pending",
+                s(&v["connection"]["name"]),
+                s(&v["connection"]["id"])
+            );
+            println!("invitation code (valid 24 hours, works once), for the other side's admin:");
+            println!("{}", s(&v["invitation_code"]));
+        }
+        ConnectionCommand::Accept(a) => {
+            let v = call(
+                &a.remote,
+                Method::POST,
+                "/api/v1/connections/accept",
+                Some(json!({"code": a.code.trim()})),
+            )
+            .await?;
+            println!(
+                "connection {} ({}) is {}",
+                s(&v["name"]),
+                s(&v["id"]),
+                s(&v["status"])
+            );
+        }
+        ConnectionCommand::Activate(a) => {
+            call(
+                &a.remote,
+                Method::POST,
+                &format!("/api/v1/connections/{}/activate", a.id),
+                None,
+            )
+            .await?;
+            println!("connection {} is active", a.id);
+        }
+        ConnectionCommand::Deactivate(a) => {
+            call(
+                &a.remote,
+                Method::POST,
+                &format!("/api/v1/connections/{}/deactivate", a.id),
+                None,
+            )
+            .await?;
+            println!(
+                "connection {} is inactive: changes keep queueing until it is activated",
+                a.id
+            );
+        }
+        ConnectionCommand::Delete(a) => {
+            let confirm: String =
+                url::form_urlencoded::byte_serialize(a.confirm.as_bytes()).collect();
+            call(
+                &a.remote,
+                Method::DELETE,
+                &format!("/api/v1/connections/{}?confirm={confirm}", a.id),
+                None,
+            )
+            .await?;
+            println!("connection {} deleted", a.id);
+        }
+    }
+    Ok(())
+}
+
+/// `twinsync trigger …`.
+pub async fn trigger(t: TriggerCommand) -> anyhow::Result<()> {
+    match t {
+        TriggerCommand::Add(a) => {
+            let v = call(
+                &a.remote,
+                Method::POST,
+                &format!("/api/v1/connections/{}/triggers", a.connection),
+                Some(json!({"entity_type": a.entity_type, "query": a.query, "notes": a.notes})),
+            )
+            .await?;
+            println!("trigger {} added: {} where {} (syncs changes from now on; bulk-exalate for existing records)", s(&v["id"]), s(&v["entity_type"]), s(&v["query"]));
+        }
+        TriggerCommand::List(a) => {
+            let v = call(
+                &a.remote,
+                Method::GET,
+                &format!("/api/v1/connections/{}/triggers", a.id),
+                None,
+            )
+            .await?;
+            for t in v.as_array().cloned().unwrap_or_default() {
+                println!(
+                    "{}  {}  {}  {}  {}",
+                    s(&t["id"]),
+                    s(&t["entity_type"]),
+                    s(&t["query"]),
+                    if t["active"] == true {
+                        "active"
+                    } else {
+                        "inactive"
+                    },
+                    s(&t["notes"])
+                );
+            }
+        }
+        TriggerCommand::BulkExalate(a) => {
+            let v = call(
+                &a.remote,
+                Method::POST,
+                &format!("/api/v1/triggers/{}/bulk-exalate", a.id),
+                None,
+            )
+            .await?;
+            println!(
+                "{} records match; {} queued for sending",
+                s(&v["matched"]),
+                s(&v["queued"])
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `twinsync exalate`.
+pub async fn exalate(a: ExalateArgs) -> anyhow::Result<()> {
+    call(
+        &a.remote,
+        Method::POST,
+        &format!("/api/v1/connections/{}/exalate", a.connection),
+        Some(json!({"entity_type": a.entity_type, "key": a.key})),
+    )
+    .await?;
+    println!("{} {} queued", a.entity_type, a.key);
+    Ok(())
+}
+
+/// `twinsync errors …`.
+pub async fn errors(e: ErrorsCommand) -> anyhow::Result<()> {
+    match e {
+        ErrorsCommand::List(a) => {
+            let v = call(&a.remote, Method::GET, "/api/v1/errors", None).await?;
+            let items = v.as_array().cloned().unwrap_or_default();
+            if items.is_empty() {
+                println!("no open errors");
+            }
+            for e in items {
+                println!(
+                    "{}  {}  rule v{}  {}  ×{}  {}",
+                    s(&e["id"]),
+                    s(&e["entity"]),
+                    s(&e["rule_version"]),
+                    s(&e["location"]),
+                    s(&e["attempts"]),
+                    s(&e["message"])
+                );
+            }
+        }
+        ErrorsCommand::Retry(a) => {
+            call(
+                &a.remote,
+                Method::POST,
+                &format!("/api/v1/errors/{}/retry", a.id),
+                None,
+            )
+            .await?;
+            println!("error {} closed; its sync is tried again now", a.id);
+        }
+        ErrorsCommand::Resolve(a) => {
+            call(
+                &a.remote,
+                Method::POST,
+                &format!("/api/v1/errors/{}/resolve", a.id),
+                None,
+            )
+            .await?;
+            println!("error {} resolved; the failed sync is skipped", a.id);
+        }
+    }
+    Ok(())
+}
+
+/// `twinsync stats`.
+pub async fn stats(a: StatsArgs) -> anyhow::Result<()> {
+    let v = call(
+        &a.remote,
+        Method::GET,
+        &format!("/api/v1/connections/{}/stats", a.connection),
+        None,
+    )
+    .await?;
+    println!(
+        "twins {}  outbox {}  inbox {}  open errors {}",
+        s(&v["twins"]),
+        s(&v["outbox"]),
+        s(&v["inbox"]),
+        s(&v["open_errors"])
+    );
+    println!("platform API calls {}", s(&v["api_calls"]["requests"]));
+    for t in v["recent"].as_array().cloned().unwrap_or_default() {
+        println!(
+            "  {} {} ⇄ {} {}",
+            s(&t["local"]["type"]),
+            s(&t["local"]["number"]),
+            s(&t["remote"]["type"]),
+            s(&t["remote"]["number"])
+        );
+    }
+    Ok(())
+}
+
+/// `twinsync rules show`.
+pub async fn show_rule(r: RuleRef) -> anyhow::Result<()> {
+    let v = call(
+        &r.remote,
+        Method::GET,
+        &format!("/api/v1/connections/{}/rules/{}", r.connection, r.direction),
+        None,
+    )
+    .await?;
+    if v["default"] == true {
+        println!("// default {} rule (nothing published)", r.direction);
+    } else {
+        println!(
+            "// {} rule v{} published by {} at {}",
+            r.direction,
+            s(&v["version"]),
+            s(&v["published_by"]),
+            s(&v["published_at"])
+        );
+    }
+    println!("{}", s(&v["source"]));
+    Ok(())
+}
+
+/// `twinsync rules publish`.
+pub async fn publish_rule(p: PublishArgs) -> anyhow::Result<()> {
+    let source = std::fs::read_to_string(&p.file)
+        .with_context(|| format!("reading {}", p.file.display()))?;
+    let v = call(
+        &p.rule.remote,
+        Method::PUT,
+        &format!(
+            "/api/v1/connections/{}/rules/{}",
+            p.rule.connection, p.rule.direction
+        ),
+        Some(json!({"source": source})),
+    )
+    .await?;
+    println!("{} rule v{} published", p.rule.direction, s(&v["version"]));
+    Ok(())
+}

@@ -1,0 +1,36 @@
+//! `twinsync node --config node.toml`: runs a node until stopped.
+
+use crate::cli::NodeArgs;
+use std::sync::Arc;
+use twinsync_node::config::NodeConfig;
+use twinsync_node::{Node, NodeOptions};
+use twinsync_rules::StaticUsers;
+
+/// Loads the configuration, starts the node, serves until Ctrl-C or SIGTERM.
+pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
+    let c = NodeConfig::load(&args.config)?;
+    if c.tokens.is_empty() {
+        tracing::warn!("no [[tokens]] in the configuration: the admin API refuses every call");
+    }
+    let instance = c.instance.clone();
+    let node = Node::start(NodeOptions {
+        instance: c.instance,
+        bind: c.bind,
+        public_url: c.public_url,
+        data_dir: c.data_dir.clone(),
+        platform: c.platform,
+        poll_interval: c.poll_interval,
+        lookup: Arc::new(StaticUsers::default()),
+        admin_tokens: c.tokens,
+    })
+    .await?;
+    println!("twinsync node {instance} listening on {}", node.url());
+    println!("  data: {}", c.data_dir.display());
+    println!(
+        "  admin API: {}/api/v1 (see docs/admin-api.yaml)",
+        node.url()
+    );
+    super::stop_requested().await;
+    node.shutdown().await;
+    Ok(())
+}
