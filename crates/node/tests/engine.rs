@@ -356,6 +356,108 @@ async fn an_urgent_incident_becomes_a_case_once_with_its_comment_and_file() {
             .unwrap()
             .remove(0);
     assert_eq!(case.fields["Subject"], "Printer on fire (2nd)");
+
+    // Concurrent edits to different fields: someone edits the case's description while the
+    // incident's summary changes; the apply writes only the summary, both edits survive.
+    w.sf.update(
+        "Case",
+        &case_key,
+        json!({"Description": "Edited in Salesforce"})
+            .as_object()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    w.sn.update(
+        "incident",
+        &inc.key,
+        json!({"short_description": "Printer on fire (3rd)"})
+            .as_object()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let incident3 =
+        w.sn.get("incident", std::slice::from_ref(&inc.key))
+            .await
+            .unwrap()
+            .remove(0);
+    let msg3 = message(
+        &incident3,
+        &extract(OUTGOING_SN, &incident3, &[], &users)
+            .unwrap()
+            .replica,
+    );
+    let third = apply(
+        &target,
+        &Received {
+            twin: &twin,
+            message: &msg3,
+            previous: Some(&msg2.replica),
+            ..received
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(third.fields, ["Subject"]);
+    assert!(third.conflicts.is_empty());
+    let case =
+        w.sf.get("Case", std::slice::from_ref(&case_key))
+            .await
+            .unwrap()
+            .remove(0);
+    assert_eq!(case.fields["Subject"], "Printer on fire (3rd)");
+    assert_eq!(case.fields["Description"], "Edited in Salesforce");
+
+    // A true conflict: both sides change the same field; the other side's value is kept
+    // and the conflict reported.
+    w.sf.update(
+        "Case",
+        &case_key,
+        json!({"Subject": "Renamed in Salesforce"})
+            .as_object()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    w.sn.update(
+        "incident",
+        &inc.key,
+        json!({"short_description": "Renamed in ServiceNow"})
+            .as_object()
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let incident4 =
+        w.sn.get("incident", std::slice::from_ref(&inc.key))
+            .await
+            .unwrap()
+            .remove(0);
+    let msg4 = message(
+        &incident4,
+        &extract(OUTGOING_SN, &incident4, &[], &users)
+            .unwrap()
+            .replica,
+    );
+    let fourth = apply(
+        &target,
+        &Received {
+            twin: &twin,
+            message: &msg4,
+            previous: Some(&msg3.replica),
+            ..received
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(fourth.conflicts, ["Subject"]);
+    let case =
+        w.sf.get("Case", std::slice::from_ref(&case_key))
+            .await
+            .unwrap()
+            .remove(0);
+    assert_eq!(case.fields["Subject"], "Renamed in ServiceNow");
 }
 
 #[tokio::test]

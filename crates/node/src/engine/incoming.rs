@@ -111,6 +111,9 @@ pub struct Outcome {
     pub comments: usize,
     /// Files added.
     pub attachments: usize,
+    /// Fields changed on both sides since the last apply: the other side's value was
+    /// written (the rule for true conflicts), and the node logs them.
+    pub conflicts: Vec<String>,
 }
 
 /// Entity keys that are not platform fields.
@@ -151,20 +154,32 @@ pub async fn apply(target: &Target<'_>, received: &Received<'_>) -> Result<Outco
         .map_or(received.default_type, |l| l.entity_type.as_str());
     // The script's values are not `Send`: they live only in this block, never across an
     // await, so the apply can run on any worker thread.
-    let applied = {
+    let (applied, baseline) = {
         let script = Script::compile("incoming", received.rule).map_err(first_error)?;
         let ctx = RunContext {
             limits: Limits::default(),
             lookup: target.lookup,
         };
         let before = view::incoming(entity.as_ref(), base_type, &links);
-        script.run_incoming(
+        let applied = script.run_incoming(
             &before,
             &received.message.replica,
             received.previous,
             entity.is_none(),
             &ctx,
-        )?
+        )?;
+        // What the rule makes of the replica received before: a field it sets the same
+        // way from both did not change on the other side, and is not written over a local
+        // edit.
+        let baseline = match (received.previous, &entity) {
+            (Some(previous), Some(_)) => Some(
+                script
+                    .run_incoming(&before, previous, None, false, &ctx)?
+                    .entity,
+            ),
+            _ => None,
+        };
+        (applied, baseline)
     };
     let entity_type = match &entity {
         Some(e) => e.entity_type.clone(),
@@ -173,10 +188,28 @@ pub async fn apply(target: &Target<'_>, received: &Received<'_>) -> Result<Outco
             .unwrap_or(received.default_type)
             .to_string(),
     };
+    let current = entity.as_ref().map(|e| &e.fields);
+    let mut conflicts = Vec::new();
     let fields: Map<String, Value> = applied
         .changes
         .iter()
         .filter(|(k, _)| !NOT_FIELDS.contains(&k.as_str()))
+        .filter(|(k, v)| {
+            let Some(base) = &baseline else {
+                return true;
+            };
+            let before_remote = base.get(k.as_str());
+            if before_remote == Some(*v) {
+                // Unchanged on the other side: the local value stands.
+                return false;
+            }
+            // Changed on the other side; if it also changed here since the last apply,
+            // the other side's value wins (documented), and the conflict is reported.
+            if current.and_then(|c| c.get(k.as_str())) != before_remote {
+                conflicts.push(k.to_string());
+            }
+            true
+        })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
 
@@ -345,6 +378,7 @@ pub async fn apply(target: &Target<'_>, received: &Received<'_>) -> Result<Outco
         fields: fields.keys().cloned().collect(),
         comments,
         attachments,
+        conflicts,
     })
 }
 

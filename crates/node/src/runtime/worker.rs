@@ -619,7 +619,7 @@ async fn apply_one(
             } else {
                 "updated"
             };
-            let detail = format!(
+            let mut detail = format!(
                 "{} {}: fields [{}], {} comment(s), {} file(s)",
                 outcome.local.entity_type,
                 outcome
@@ -631,6 +631,13 @@ async fn apply_one(
                 outcome.comments,
                 outcome.attachments
             );
+            if !outcome.conflicts.is_empty() {
+                detail.push_str(&format!(
+                    "; changed on both sides, the other side's value kept: [{}]",
+                    outcome.conflicts.join(", ")
+                ));
+                tracing::warn!(connection = %id, twin = %m.correlation, fields = ?outcome.conflicts, "conflicting edits");
+            }
             let ack = serde_json::json!({"entity": record_ref(&outcome.local)}).to_string();
             // What this side would send now, the other side has just sent: remember its
             // hash so the write is not echoed back.
