@@ -157,6 +157,10 @@ fn the_demo_also_runs_a_seeded_salesforce_org() {
         "0",
         "--salesforce-port",
         "0",
+        "--node-port",
+        "0",
+        "--salesforce-node-port",
+        "0",
         "--seed",
         "5",
     ]);

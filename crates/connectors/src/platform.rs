@@ -177,6 +177,25 @@ pub struct KeyPage {
     pub more: bool,
 }
 
+impl ChangePage {
+    /// A page of `entities` read after `since`: the next page starts after the last one
+    /// (or where this one started, when it is empty).
+    pub fn after(entities: Vec<Entity>, since: &Watermark, more: bool) -> Self {
+        let next = entities.last().map_or_else(
+            || since.clone(),
+            |e| Watermark {
+                updated_at: e.version.updated_at.clone(),
+                key: e.key.clone(),
+            },
+        );
+        ChangePage {
+            entities,
+            next,
+            more,
+        }
+    }
+}
+
 /// The outcome of a create or update.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Written {

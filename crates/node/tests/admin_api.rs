@@ -6,36 +6,28 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use std::time::Duration;
-use twinsync_connectors::salesforce::{Salesforce, SalesforceAuth, SalesforceConfig};
-use twinsync_connectors::servicenow::{ServiceNow, ServiceNowAuth, ServiceNowConfig};
-use twinsync_connectors::{Platform, Secret, Watermark};
-use twinsync_node::{AdminToken, Node, NodeOptions, Role};
-use twinsync_rules::StaticUsers;
-use twinsync_sandbox::salesforce::{self as sfbox, CustomFieldSpec, SalesforceSandbox};
-use twinsync_sandbox::servicenow::{self as snbox, ServiceNowSandbox};
+mod support;
+
+use support::{sandboxes, SETTLE};
+use twinsync_connectors::{Platform, Watermark};
+use twinsync_node::{AdminToken, Node, Role};
 
 const ADMIN: &str = "admin-token-0123456789";
 const OPERATOR: &str = "operator-token-0123456789";
 const VIEWER: &str = "viewer-token-0123456789";
 
 async fn node(instance: &str, platform: Arc<dyn Platform>, dir: &tempfile::TempDir) -> Node {
-    Node::start(NodeOptions {
-        instance: instance.into(),
-        bind: "127.0.0.1:0".parse().unwrap(),
-        public_url: None,
-        data_dir: dir.path().join(instance),
+    support::node(
+        instance,
         platform,
-        poll_interval: Duration::from_millis(150),
-        lookup: Arc::new(StaticUsers::default()),
-        admin_tokens: vec![
+        dir,
+        vec![
             AdminToken::new("ann", ADMIN, Role::Admin),
             AdminToken::new("ops", OPERATOR, Role::Operator),
             AdminToken::new("dash", VIEWER, Role::Viewer),
         ],
-    })
+    )
     .await
-    .unwrap()
 }
 
 struct Api {
@@ -71,47 +63,14 @@ impl Api {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_admin_api_drives_a_connection_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
-    let snb = ServiceNowSandbox::start(snbox::ServiceNowConfig::default())
-        .await
-        .unwrap();
-    let sfb = SalesforceSandbox::start(sfbox::SalesforceConfig {
-        seed_cases: 0,
-        custom_fields: vec![CustomFieldSpec {
-            object: "Case".into(),
-            name: "TwinSync_Key__c".into(),
-            ty: "string".into(),
-            label: None,
-            length: Some(80),
-            external_id: true,
-            unique: true,
-            values: vec![],
-            restricted: false,
-        }],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let mut snc = ServiceNowConfig::new(
-        snb.base_url(),
-        ServiceNowAuth::Basic {
-            user: "itil".into(),
-            password: Secret::new("itil"),
-        },
-    );
-    snc.settle = Some(Duration::from_secs(1));
-    let sn = Arc::new(ServiceNow::new(snc).unwrap());
-    let mut sfc = SalesforceConfig::new(
+    let (snb, sfb) = sandboxes(0, 0).await;
+    let sn = Arc::new(support::sn_connector(snb.base_url(), "itil", SETTLE));
+    let sf = Arc::new(support::sf_connector(
         sfb.base_url(),
-        SalesforceAuth::Password {
-            client_id: "twinsync".into(),
-            client_secret: Secret::new("twinsync-secret"),
-            username: "integration@example.com".into(),
-            password: Secret::new("integration"),
-            security_token: None,
-        },
-    );
-    sfc.settle = Some(Duration::from_secs(1));
-    let sf = Arc::new(Salesforce::new(sfc).unwrap());
+        "integration@example.com",
+        "integration",
+        SETTLE,
+    ));
     let a = node("sn", sn.clone(), &dir).await;
     let b = node("sf", sf.clone(), &dir).await;
     let http = reqwest::Client::new();
@@ -304,7 +263,7 @@ async fn the_admin_api_drives_a_connection_end_to_end() {
     assert_eq!(s, StatusCode::ACCEPTED, "{v}");
 
     // The failing rule makes an error entry on the Salesforce node.
-    let error = wait(|| async {
+    let error = support::eventually("the error entry", || async {
         let (_, v) = api_b
             .call(Some(VIEWER), Method::GET, "/api/v1/errors", None)
             .await;
@@ -338,7 +297,7 @@ async fn the_admin_api_drives_a_connection_end_to_end() {
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    wait(|| async {
+    support::eventually("the case", || async {
         let page = sf
             .changes("Case", None, &Watermark::start(), 100)
             .await
@@ -426,18 +385,4 @@ async fn the_admin_api_drives_a_connection_end_to_end() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     a.shutdown().await;
     b.shutdown().await;
-}
-
-async fn wait<T, F, Fut>(mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    for _ in 0..300 {
-        if let Some(v) = check().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out");
 }

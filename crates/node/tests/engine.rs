@@ -6,16 +6,18 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::{json, Value};
-use twinsync_connectors::salesforce::{Salesforce, SalesforceAuth, SalesforceConfig};
-use twinsync_connectors::servicenow::{ServiceNow, ServiceNowAuth, ServiceNowConfig};
-use twinsync_connectors::{Entity, NewComment, Platform, Secret};
+mod support;
+
+use twinsync_connectors::salesforce::Salesforce;
+use twinsync_connectors::servicenow::ServiceNow;
+use twinsync_connectors::{Entity, NewComment, Platform};
 use twinsync_model::{ConnectionMode, ConnectionRole, ConnectionStatus};
 use twinsync_node::engine::incoming::{apply, ApplyError, AttachmentSource, Received, Target};
 use twinsync_node::engine::outgoing::extract;
 use twinsync_node::engine::{RecordRef, ReplicaMessage};
 use twinsync_rules::StaticUsers;
-use twinsync_sandbox::salesforce::{self as sfbox, CustomFieldSpec, SalesforceSandbox};
-use twinsync_sandbox::servicenow::{self as snbox, ServiceNowSandbox};
+use twinsync_sandbox::salesforce::SalesforceSandbox;
+use twinsync_sandbox::servicenow::ServiceNowSandbox;
 use twinsync_store::*;
 
 const OUTGOING_SN: &str = r#"
@@ -76,48 +78,15 @@ struct World {
 }
 
 async fn world() -> World {
-    twinsync_connectors::http::ensure_crypto_provider();
-    let snbox = ServiceNowSandbox::start(snbox::ServiceNowConfig::default())
-        .await
-        .unwrap();
-    let sfbox = SalesforceSandbox::start(sfbox::SalesforceConfig {
-        custom_fields: vec![CustomFieldSpec {
-            object: "Case".into(),
-            name: "TwinSync_Key__c".into(),
-            ty: "string".into(),
-            label: None,
-            length: Some(80),
-            external_id: true,
-            unique: true,
-            values: vec![],
-            restricted: false,
-        }],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let mut snc = ServiceNowConfig::new(
-        snbox.base_url(),
-        ServiceNowAuth::Basic {
-            user: "itil".into(),
-            password: Secret::new("itil"),
-        },
-    );
-    snc.settle = None;
-    let mut sfc = SalesforceConfig::new(
-        sfbox.base_url(),
-        SalesforceAuth::Password {
-            client_id: "twinsync".into(),
-            client_secret: Secret::new("twinsync-secret"),
-            username: "integration@example.com".into(),
-            password: Secret::new("integration"),
-            security_token: None,
-        },
-    );
-    sfc.settle = None;
+    let (snbox, sfbox) = support::sandboxes(0, 0).await;
     World {
-        sn: ServiceNow::new(snc).unwrap(),
-        sf: Salesforce::new(sfc).unwrap(),
+        sn: support::sn_connector(snbox.base_url(), "itil", None),
+        sf: support::sf_connector(
+            sfbox.base_url(),
+            "integration@example.com",
+            "integration",
+            None,
+        ),
         _snbox: snbox,
         _sfbox: sfbox,
     }

@@ -5,79 +5,28 @@
 
 use bytes::Bytes;
 use serde_json::json;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use twinsync_connectors::salesforce::{Salesforce, SalesforceAuth, SalesforceConfig};
-use twinsync_connectors::servicenow::{ServiceNow, ServiceNowAuth, ServiceNowConfig};
-use twinsync_connectors::{Entity, NewComment, Platform, Secret, Watermark};
+mod support;
+
+use support::{eventually, sandboxes, SETTLE};
+use twinsync_connectors::salesforce::Salesforce;
+use twinsync_connectors::servicenow::ServiceNow;
+use twinsync_connectors::{Entity, NewComment, Platform, Watermark};
 use twinsync_model::{ConnectionMode, ConnectionStatus};
-use twinsync_node::{Initiate, Node, NodeOptions};
-use twinsync_rules::StaticUsers;
-use twinsync_sandbox::salesforce::{self as sfbox, CustomFieldSpec, SalesforceSandbox};
-use twinsync_sandbox::servicenow::{self as snbox, ServiceNowSandbox};
+use twinsync_node::{Initiate, Node};
 use twinsync_store::{NewTrigger, Store};
 
 fn sn_connector(url: &str, user: &str) -> ServiceNow {
-    let mut c = ServiceNowConfig::new(
-        url,
-        ServiceNowAuth::Basic {
-            user: user.into(),
-            password: Secret::new(user),
-        },
-    );
-    // Timestamps have whole seconds: a change is read once its second is over.
-    c.settle = Some(Duration::from_secs(1));
-    ServiceNow::new(c).unwrap()
+    support::sn_connector(url, user, SETTLE)
 }
 
 fn sf_connector(url: &str, user: &str, password: &str) -> Salesforce {
-    let mut c = SalesforceConfig::new(
-        url,
-        SalesforceAuth::Password {
-            client_id: "twinsync".into(),
-            client_secret: Secret::new("twinsync-secret"),
-            username: user.into(),
-            password: Secret::new(password),
-            security_token: None,
-        },
-    );
-    c.settle = Some(Duration::from_secs(1));
-    Salesforce::new(c).unwrap()
+    support::sf_connector(url, user, password, SETTLE)
 }
 
 async fn node(instance: &str, platform: Arc<dyn Platform>, dir: &tempfile::TempDir) -> Node {
-    Node::start(NodeOptions {
-        instance: instance.into(),
-        bind: "127.0.0.1:0".parse().unwrap(),
-        public_url: None,
-        data_dir: dir.path().join(instance),
-        platform,
-        poll_interval: Duration::from_millis(150),
-        lookup: Arc::new(StaticUsers::default()),
-        admin_tokens: Vec::new(),
-    })
-    .await
-    .unwrap()
-}
-
-/// Waits (up to 30 s) until `check` gives a value.
-async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    support::node(instance, platform, dir, Vec::new()).await
 }
 
 async fn case_with_subject(sf: &Salesforce, subject: &str) -> Option<Entity> {
@@ -92,25 +41,7 @@ async fn case_with_subject(sf: &Salesforce, subject: &str) -> Option<Entity> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_urgent_incident_syncs_to_a_case_and_back() {
     let dir = tempfile::tempdir().unwrap();
-    let snb = ServiceNowSandbox::start(snbox::ServiceNowConfig::default())
-        .await
-        .unwrap();
-    let sfb = SalesforceSandbox::start(sfbox::SalesforceConfig {
-        custom_fields: vec![CustomFieldSpec {
-            object: "Case".into(),
-            name: "TwinSync_Key__c".into(),
-            ty: "string".into(),
-            label: None,
-            length: Some(80),
-            external_id: true,
-            unique: true,
-            values: vec![],
-            restricted: false,
-        }],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let (snb, sfb) = sandboxes(0, 25).await;
     // People on each side, and the nodes' integration users.
     let sn_person = sn_connector(snb.base_url(), "admin");
     let sf_person = sf_connector(sfb.base_url(), "admin@example.com", "admin");
@@ -337,29 +268,7 @@ async fn an_urgent_incident_syncs_to_a_case_and_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trigger_syncs_new_changes_and_bulk_exalate_the_existing_matches() {
     let dir = tempfile::tempdir().unwrap();
-    let snb = ServiceNowSandbox::start(snbox::ServiceNowConfig {
-        seed_incidents: 30,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let sfb = SalesforceSandbox::start(sfbox::SalesforceConfig {
-        seed_cases: 0,
-        custom_fields: vec![CustomFieldSpec {
-            object: "Case".into(),
-            name: "TwinSync_Key__c".into(),
-            ty: "string".into(),
-            label: None,
-            length: Some(80),
-            external_id: true,
-            unique: true,
-            values: vec![],
-            restricted: false,
-        }],
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let (snb, sfb) = sandboxes(30, 0).await;
     let sn = Arc::new(sn_connector(snb.base_url(), "itil"));
     let sn_node = node("sn", sn.clone(), &dir).await;
     let sf_node = node(

@@ -93,6 +93,20 @@ async fn remote_key(node: &Node, connection: &str, local_key: &str) -> Option<St
 
 /// Starts everything, runs the scenario, then serves until stopped (or ends, `--once`).
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    // Listen for Ctrl-C and SIGTERM from the start: a stop during start-up or the scenario
+    // ends the demo cleanly too.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stop = super::stop_requested();
+    tokio::spawn(async move {
+        stop.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
     let sn_config = snbox::ServiceNowConfig {
         bind: SocketAddr::from(([127, 0, 0, 1], args.port)),
         seed_incidents: args.seed,
@@ -188,7 +202,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     // Ctrl-C or SIGTERM during the scenario stops everything cleanly too.
     let outcome = tokio::select! {
         r = scenario(&sn_box, &sf_box, &sn_node, &sf_node) => r,
-        _ = super::stop_requested() => {
+        _ = stopped() => {
             println!("Stopped.");
             sn_node.shutdown().await;
             sf_node.shutdown().await;
@@ -209,7 +223,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 "either sandbox (urgency=1 incidents, High-priority cases) and watch them move."
             );
             println!("Serving until Ctrl-C.");
-            super::stop_requested().await;
+            stopped().await;
         }
         (Err(_), _) => {}
     }

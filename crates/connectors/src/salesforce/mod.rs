@@ -154,6 +154,25 @@ fn sub_error(what: &str, status: u16, body: &Value) -> ConnectorError {
     error_from(what, status, code, message, None)
 }
 
+/// The answers of a composite call whose subrequests must all have succeeded, or the first
+/// failure as a classified error.
+fn all_succeeded<const N: usize>(
+    what: &str,
+    answers: Vec<(u16, Value)>,
+) -> Result<[(u16, Value); N]> {
+    let answers = <[(u16, Value); N]>::try_from(answers).map_err(|_| {
+        sf_error(
+            ErrorKind::Protocol,
+            what,
+            format!("expected {N} composite answers"),
+        )
+    })?;
+    if let Some((status, body)) = answers.iter().find(|(s, _)| !(200..300).contains(s)) {
+        return Err(sub_error(what, *status, body));
+    }
+    Ok(answers)
+}
+
 fn object_of(v: Value, what: &str) -> Result<Map<String, Value>> {
     match v {
         Value::Object(m) => Ok(m),
@@ -359,18 +378,7 @@ impl Platform for Salesforce {
         let more = rows.len() > limit;
         rows.truncate(limit);
         let entities = self.entities(&object, rows).await?;
-        let next = entities.last().map_or_else(
-            || since.clone(),
-            |e| Watermark {
-                updated_at: e.version.updated_at.clone(),
-                key: e.key.clone(),
-            },
-        );
-        Ok(ChangePage {
-            entities,
-            next,
-            more,
-        })
+        Ok(ChangePage::after(entities, since, more))
     }
 
     fn clock(&self) -> chrono::DateTime<chrono::Utc> {
@@ -499,14 +507,7 @@ impl Platform for Salesforce {
                 ],
             )
             .await?;
-        let [(status, upsert), (read_status, record)] = <[(u16, Value); 2]>::try_from(answers)
-            .map_err(|_| sf_error(ErrorKind::Protocol, &what, "expected two composite answers"))?;
-        if !(200..300).contains(&status) {
-            return Err(sub_error(&what, status, &upsert));
-        }
-        if !(200..300).contains(&read_status) {
-            return Err(sub_error(&what, read_status, &record));
-        }
+        let [(status, upsert), (_, record)] = all_succeeded::<2>(&what, answers)?;
         let created = upsert["created"].as_bool().unwrap_or(status == 201);
         Ok(written(&object_of(record, &what)?, !created))
     }
@@ -544,14 +545,7 @@ impl Platform for Salesforce {
                 ],
             )
             .await?;
-        let [(status, patch), (read_status, record)] = <[(u16, Value); 2]>::try_from(answers)
-            .map_err(|_| sf_error(ErrorKind::Protocol, &what, "expected two composite answers"))?;
-        if !(200..300).contains(&status) {
-            return Err(sub_error(&what, status, &patch));
-        }
-        if !(200..300).contains(&read_status) {
-            return Err(sub_error(&what, read_status, &record));
-        }
+        let [_, (_, record)] = all_succeeded::<2>(&what, answers)?;
         Ok(written(&object_of(record, &what)?, false))
     }
 
@@ -706,19 +700,7 @@ impl Platform for Salesforce {
                 ],
             )
             .await?;
-        let [(s1, created), (s2, read), (s3, record)] = <[(u16, Value); 3]>::try_from(answers)
-            .map_err(|_| {
-                sf_error(
-                    ErrorKind::Protocol,
-                    &what,
-                    "expected three composite answers",
-                )
-            })?;
-        for (s, b) in [(s1, &created), (s2, &read), (s3, &record)] {
-            if !(200..300).contains(&s) {
-                return Err(sub_error(&what, s, b));
-            }
-        }
+        let [_, (_, read), (_, record)] = all_succeeded::<3>(&what, answers)?;
         Ok(CommentAdded {
             comment: records::comment_of(&object_of(read, &what)?),
             version: Some(records::version_of(&object_of(record, &what)?)),

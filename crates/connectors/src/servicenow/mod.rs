@@ -183,6 +183,15 @@ impl ServiceNow {
     }
 }
 
+/// True when the Table API's `X-Total-Count` says more records match than the `read`
+/// returned.
+fn more_than(answer: &crate::http::Response, read: usize) -> bool {
+    answer
+        .header("X-Total-Count")
+        .and_then(|t| t.parse::<usize>().ok())
+        .is_some_and(|t| t > read)
+}
+
 fn written(record: &Map<String, Value>, existed: bool) -> Written {
     Written {
         key: text(record, "sys_id").to_string(),
@@ -248,23 +257,9 @@ impl Platform for ServiceNow {
         ));
         let (result, answer) = self.api.result(&what, &call).await?;
         let rows = rows(result, &what)?;
-        let total = answer
-            .header("X-Total-Count")
-            .and_then(|t| t.parse::<usize>().ok());
-        let more = total.is_some_and(|t| t > rows.len());
+        let more = more_than(&answer, rows.len());
         let entities = records::entities(&self.api, entity_type, rows).await?;
-        let next = entities.last().map_or_else(
-            || since.clone(),
-            |e| Watermark {
-                updated_at: e.version.updated_at.clone(),
-                key: e.key.clone(),
-            },
-        );
-        Ok(ChangePage {
-            entities,
-            next,
-            more,
-        })
+        Ok(ChangePage::after(entities, since, more))
     }
 
     fn clock(&self) -> chrono::DateTime<chrono::Utc> {
@@ -305,10 +300,7 @@ impl Platform for ServiceNow {
         ));
         let (result, answer) = self.api.result(&what, &call).await?;
         let rows = rows(result, &what)?;
-        let total = answer
-            .header("X-Total-Count")
-            .and_then(|t| t.parse::<usize>().ok());
-        let more = total.is_some_and(|t| t > rows.len());
+        let more = more_than(&answer, rows.len());
         let mut keys: Vec<String> = Vec::new();
         let mut next = since.clone();
         for r in rows.iter().filter_map(Value::as_object) {

@@ -36,7 +36,12 @@ pub(crate) async fn run(inner: Arc<Inner>, mut stopped: watch::Receiver<bool>) {
         if *stopped.borrow() {
             return;
         }
-        round(&inner).await;
+        // A stop interrupts a round: every step is a transaction and every platform write
+        // is safe to redo, as after a crash.
+        tokio::select! {
+            _ = round(&inner) => {}
+            _ = stopped.changed() => return,
+        }
         tokio::select! {
             _ = tokio::time::sleep(inner.poll_interval) => {}
             _ = inner.wake.notified() => {}

@@ -1,0 +1,115 @@
+//! Sandboxes, connectors and nodes on loopback for the node's tests.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use twinsync_connectors::salesforce::{Salesforce, SalesforceAuth, SalesforceConfig};
+use twinsync_connectors::servicenow::{ServiceNow, ServiceNowAuth, ServiceNowConfig};
+use twinsync_connectors::{Platform, Secret};
+use twinsync_node::{AdminToken, Node, NodeOptions};
+use twinsync_rules::StaticUsers;
+use twinsync_sandbox::salesforce::{self as sfbox, CustomFieldSpec, SalesforceSandbox};
+use twinsync_sandbox::servicenow::{self as snbox, ServiceNowSandbox};
+
+/// A ServiceNow sandbox with `incidents` seeded incidents and a Salesforce sandbox with
+/// `cases` seeded cases and the connector's external-id field on Case.
+pub async fn sandboxes(incidents: usize, cases: usize) -> (ServiceNowSandbox, SalesforceSandbox) {
+    twinsync_connectors::http::ensure_crypto_provider();
+    let sn = ServiceNowSandbox::start(snbox::ServiceNowConfig {
+        seed_incidents: incidents,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let sf = SalesforceSandbox::start(sfbox::SalesforceConfig {
+        seed_cases: cases,
+        custom_fields: vec![CustomFieldSpec {
+            object: "Case".into(),
+            name: "TwinSync_Key__c".into(),
+            ty: "string".into(),
+            label: None,
+            length: Some(80),
+            external_id: true,
+            unique: true,
+            values: vec![],
+            restricted: false,
+        }],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    (sn, sf)
+}
+
+/// A ServiceNow connector as `user` (whose password is its name in the sandbox).
+pub fn sn_connector(url: &str, user: &str, settle: Option<Duration>) -> ServiceNow {
+    let mut c = ServiceNowConfig::new(
+        url,
+        ServiceNowAuth::Basic {
+            user: user.into(),
+            password: Secret::new(user),
+        },
+    );
+    c.settle = settle;
+    ServiceNow::new(c).unwrap()
+}
+
+/// A Salesforce connector with the password flow of the default connected app.
+pub fn sf_connector(url: &str, user: &str, password: &str, settle: Option<Duration>) -> Salesforce {
+    let mut c = SalesforceConfig::new(
+        url,
+        SalesforceAuth::Password {
+            client_id: "twinsync".into(),
+            client_secret: Secret::new("twinsync-secret"),
+            username: user.into(),
+            password: Secret::new(password),
+            security_token: None,
+        },
+    );
+    c.settle = settle;
+    Salesforce::new(c).unwrap()
+}
+
+/// Timestamps have whole seconds: a change is read once its second is over.
+pub const SETTLE: Option<Duration> = Some(Duration::from_secs(1));
+
+/// A node on an ephemeral port, polling every 150 ms.
+pub async fn node(
+    instance: &str,
+    platform: Arc<dyn Platform>,
+    dir: &tempfile::TempDir,
+    admin_tokens: Vec<AdminToken>,
+) -> Node {
+    Node::start(NodeOptions {
+        instance: instance.into(),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        public_url: None,
+        data_dir: dir.path().join(instance),
+        platform,
+        poll_interval: Duration::from_millis(150),
+        lookup: Arc::new(StaticUsers::default()),
+        admin_tokens,
+    })
+    .await
+    .unwrap()
+}
+
+/// Waits (up to 30 s) until `check` gives a value.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
