@@ -40,6 +40,10 @@ pub enum Command {
     Trigger(TriggerCommand),
     /// Sync one local record now, by its key.
     Exalate(ExalateArgs),
+    /// Stop syncing one local record (the other side drops its twin too).
+    Unexalate(ExalateArgs),
+    /// Link records that already exist on both sides, from a CSV of pairs.
+    BulkConnect(BulkConnectArgs),
     /// Sync errors: list, retry, resolve.
     #[command(subcommand)]
     Errors(ErrorsCommand),
@@ -199,6 +203,19 @@ pub struct ExalateArgs {
     pub entity_type: String,
     /// The record's key (sys_id, Id).
     pub key: String,
+    /// The node.
+    #[command(flatten)]
+    pub remote: Remote,
+}
+
+/// Options of `twinsync bulk-connect`.
+#[derive(Debug, Args)]
+pub struct BulkConnectArgs {
+    /// The connection id.
+    pub connection: String,
+    /// CSV with the header `local_type,local_key,remote_type,remote_key`.
+    #[arg(long, value_name = "PAIRS.csv")]
+    pub csv: PathBuf,
     /// The node.
     #[command(flatten)]
     pub remote: Remote,

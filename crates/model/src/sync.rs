@@ -126,6 +126,9 @@ spelled! {
         Ack = "ack",
         /// The sender no longer syncs this twin.
         Unlink = "unlink",
+        /// The sender links one of its records to an existing record here (bulk connect),
+        /// without either being overwritten.
+        Link = "link",
     }
 }
 

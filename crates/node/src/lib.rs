@@ -8,4 +8,4 @@ pub mod peer;
 pub mod runtime;
 pub mod sealing;
 
-pub use runtime::{AdminToken, BulkProgress, Initiate, Node, NodeError, NodeOptions, Role};
+pub use runtime::{AdminToken, BulkProgress, Initiate, Node, NodeError, NodeOptions, Pair, Role};

@@ -342,3 +342,159 @@ async fn cases(p: &Salesforce) -> usize {
         .entities
         .len()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_connect_links_existing_records_and_unexalate_unlinks_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let (snb, sfb) = sandboxes(0, 0).await;
+    let sn_node = node("sn", Arc::new(sn_connector(snb.base_url(), "itil")), &dir).await;
+    let sf_node = node(
+        "sf",
+        Arc::new(sf_connector(
+            sfb.base_url(),
+            "integration@example.com",
+            "integration",
+        )),
+        &dir,
+    )
+    .await;
+    let sn_person = sn_connector(snb.base_url(), "admin");
+    let sf_person = sf_connector(sfb.base_url(), "admin@example.com", "admin");
+    let (_, code) = sn_node
+        .initiate(Initiate {
+            remote_url: sf_node.url().to_string(),
+            mode: ConnectionMode::Basic,
+            name: None,
+            remote_instance: None,
+            description: String::new(),
+        })
+        .await
+        .unwrap();
+    let id = sf_node.accept(&code).await.unwrap().spec.id;
+    // The same problem, filed on both sides before the connection existed.
+    let inc = sn_person
+        .create(
+            "incident",
+            "p-1",
+            json!({"short_description": "Billing export fails", "description": "since Monday", "urgency": "3"})
+                .as_object()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let case = sf_person
+        .create(
+            "Case",
+            "p-2",
+            json!({"Subject": "Customer: export broken", "Priority": "Low"})
+                .as_object()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let linked = sn_node
+        .bulk_connect(
+            &id,
+            &[twinsync_node::Pair {
+                local_type: "incident".into(),
+                local_key: inc.key.clone(),
+                remote_type: "Case".into(),
+                remote_key: case.key.clone(),
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(linked, 1);
+    eventually("the link acknowledged", || async {
+        sn_node
+            .store()
+            .twin_of_local(&id, "incident", &inc.key)
+            .await
+            .ok()?
+            .and_then(|t| t.remote)
+    })
+    .await;
+    // Linking again changes nothing; nothing was overwritten on either side.
+    let again = sn_node
+        .bulk_connect(
+            &id,
+            &[twinsync_node::Pair {
+                local_type: "incident".into(),
+                local_key: inc.key.clone(),
+                remote_type: "Case".into(),
+                remote_key: case.key.clone(),
+            }],
+        )
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+    for _ in 0..3 {
+        sn_node.tick().await;
+        sf_node.tick().await;
+    }
+    let c = sf_person
+        .get("Case", std::slice::from_ref(&case.key))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(c.fields["Subject"], "Customer: export broken");
+    // A later change flows to the linked case, and only what changed.
+    sn_person
+        .update(
+            "incident",
+            &inc.key,
+            json!({"description": "since Monday; CSV only"})
+                .as_object()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let c = eventually("the description on the linked case", || async {
+        sf_person
+            .get("Case", std::slice::from_ref(&case.key))
+            .await
+            .ok()?
+            .pop()
+            .filter(|c| c.fields["Description"] == "since Monday; CSV only")
+    })
+    .await;
+    assert_eq!(c.fields["Subject"], "Customer: export broken");
+    tokio::time::sleep(Duration::from_millis(2100)).await; // past the settle window
+    assert_eq!(cases(&sf_person).await, 1, "no second case");
+
+    // Unexalate: both twins go, and later edits stay where they are made.
+    sn_node.unexalate(&id, "incident", &inc.key).await.unwrap();
+    eventually("the other side's twin removed", || async {
+        sf_node
+            .store()
+            .twins(&id, 10)
+            .await
+            .ok()
+            .filter(|t| t.is_empty())
+    })
+    .await;
+    sn_person
+        .update(
+            "incident",
+            &inc.key,
+            json!({"description": "after the unlink"})
+                .as_object()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for _ in 0..3 {
+        sn_node.tick().await;
+        sf_node.tick().await;
+    }
+    let c = sf_person
+        .get("Case", std::slice::from_ref(&case.key))
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(c.fields["Description"], "since Monday; CSV only");
+    assert!(sn_node.unexalate(&id, "incident", &inc.key).await.is_err());
+    sn_node.shutdown().await;
+    sf_node.shutdown().await;
+}

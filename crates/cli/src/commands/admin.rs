@@ -2,8 +2,8 @@
 //! `stats`): each one call to a node's admin API, its answer printed for people.
 
 use crate::cli::{
-    ConnectionCommand, ErrorsCommand, ExalateArgs, PublishArgs, Remote, RuleRef, StatsArgs,
-    TriggerCommand,
+    BulkConnectArgs, ConnectionCommand, ErrorsCommand, ExalateArgs, PublishArgs, Remote, RuleRef,
+    StatsArgs, TriggerCommand,
 };
 use anyhow::{bail, Context};
 use reqwest::Method;
@@ -207,6 +207,68 @@ pub async fn exalate(a: ExalateArgs) -> anyhow::Result<()> {
     )
     .await?;
     println!("{} {} queued", a.entity_type, a.key);
+    Ok(())
+}
+
+/// `twinsync unexalate`.
+pub async fn unexalate(a: ExalateArgs) -> anyhow::Result<()> {
+    call(
+        &a.remote,
+        Method::POST,
+        &format!("/api/v1/connections/{}/unexalate", a.connection),
+        Some(json!({"entity_type": a.entity_type, "key": a.key})),
+    )
+    .await?;
+    println!("{} {} is no longer synced", a.entity_type, a.key);
+    Ok(())
+}
+
+/// The pairs of a bulk-connect CSV: a header naming the four columns, then one pair a line.
+fn read_pairs(path: &std::path::Path) -> anyhow::Result<Vec<Value>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<String> = lines
+        .next()
+        .context("the CSV is empty")?
+        .split(',')
+        .map(|h| h.trim().to_string())
+        .collect();
+    let want = ["local_type", "local_key", "remote_type", "remote_key"];
+    if header != want {
+        bail!(
+            "the CSV header must be `{}` (found `{}`)",
+            want.join(","),
+            header.join(",")
+        );
+    }
+    lines
+        .enumerate()
+        .map(|(i, line)| {
+            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+            if cells.len() != 4 || cells.iter().any(|c| c.is_empty()) {
+                bail!("line {}: expected 4 non-empty values, found `{line}`", i + 2);
+            }
+            Ok(json!({"local_type": cells[0], "local_key": cells[1], "remote_type": cells[2], "remote_key": cells[3]}))
+        })
+        .collect()
+}
+
+/// `twinsync bulk-connect`.
+pub async fn bulk_connect(a: BulkConnectArgs) -> anyhow::Result<()> {
+    let pairs = read_pairs(&a.csv)?;
+    let v = call(
+        &a.remote,
+        Method::POST,
+        &format!("/api/v1/connections/{}/bulk-connect", a.connection),
+        Some(json!({"pairs": pairs})),
+    )
+    .await?;
+    println!(
+        "{} of {} pairs linked (the others were linked already)",
+        s(&v["linked"]),
+        s(&v["pairs"])
+    );
     Ok(())
 }
 

@@ -75,6 +75,8 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         )
         .route("/api/v1/triggers/{id}/bulk-exalate", post(bulk_exalate))
         .route("/api/v1/connections/{id}/exalate", post(exalate))
+        .route("/api/v1/connections/{id}/unexalate", post(unexalate))
+        .route("/api/v1/connections/{id}/bulk-connect", post(bulk_connect))
         .route("/api/v1/connections/{id}/stats", get(stats))
         .route("/api/v1/errors", get(list_errors))
         .route("/api/v1/errors/{id}/retry", post(retry_error))
@@ -475,6 +477,37 @@ async fn exalate(
     guard!(inner, headers, Role::Operator);
     match super::worker::exalate(&inner, &id, &body.entity_type, &body.key).await {
         Ok(()) => (StatusCode::ACCEPTED, Json(json!({"queued": true}))).into_response(),
+        Err(e) => answer(e),
+    }
+}
+
+async fn unexalate(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<ExalateBody>,
+) -> Response {
+    guard!(inner, headers, Role::Operator);
+    match super::worker::unexalate(&inner, &id, &body.entity_type, &body.key).await {
+        Ok(()) => Json(json!({"unlinked": true})).into_response(),
+        Err(e) => answer(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct PairsBody {
+    pairs: Vec<super::Pair>,
+}
+
+async fn bulk_connect(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<PairsBody>,
+) -> Response {
+    guard!(inner, headers, Role::Admin);
+    match super::worker::bulk_connect(&inner, &id, &body.pairs).await {
+        Ok(n) => Json(json!({"linked": n, "pairs": body.pairs.len()})).into_response(),
         Err(e) => answer(e),
     }
 }

@@ -216,6 +216,26 @@ impl Node {
         worker::bulk_exalate(&self.inner, trigger_id, progress).await
     }
 
+    /// Links existing records on both sides as twins, writing neither (bulk connect);
+    /// answers how many new links were sent.
+    pub async fn bulk_connect(
+        &self,
+        connection_id: &str,
+        pairs: &[Pair],
+    ) -> Result<usize, NodeError> {
+        worker::bulk_connect(&self.inner, connection_id, pairs).await
+    }
+
+    /// Stops syncing a local record (and tells the other side).
+    pub async fn unexalate(
+        &self,
+        connection_id: &str,
+        entity_type: &str,
+        key: &str,
+    ) -> Result<(), NodeError> {
+        worker::unexalate(&self.inner, connection_id, entity_type, key).await
+    }
+
     /// Changes a connection's status (activate, deactivate).
     pub async fn set_status(
         &self,
@@ -392,6 +412,19 @@ impl Inner {
         self.wake.notify_one();
         Ok(())
     }
+}
+
+/// A pair of existing records to link (bulk connect).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+pub struct Pair {
+    /// This side's entity type.
+    pub local_type: String,
+    /// This side's key.
+    pub local_key: String,
+    /// The other side's entity type.
+    pub remote_type: String,
+    /// The other side's key.
+    pub remote_key: String,
 }
 
 /// How far a bulk exalate has got.

@@ -563,12 +563,21 @@ async fn apply_one(
             inner.store.applied(done(change, None, None)).await?;
             return Ok(());
         }
+        MessageKind::Link => {
+            return link_existing(inner, c, m).await;
+        }
         MessageKind::Unlink => {
+            let log = NewLogEntry {
+                connection_id: id.clone(),
+                correlation: m.correlation.clone(),
+                event: UNLINKED.into(),
+                rule_version: None,
+                detail: "unexalated on the other side".into(),
+                at: Utc::now(),
+            };
+            inner.store.applied(done(None, Some(log), None)).await?;
             if let Some(t) = inner.store.twin(id, &m.correlation).await? {
-                inner.store.applied(done(None, None, None)).await?;
                 inner.store.delete_twin(t.id).await?;
-            } else {
-                inner.store.applied(done(None, None, None)).await?;
             }
             return Ok(());
         }
@@ -591,6 +600,13 @@ async fn apply_one(
             return Ok(());
         }
     };
+    // A replica still on its way when its twin was unexalated makes nothing.
+    if inner.store.twin(id, &m.correlation).await?.is_none()
+        && was_unlinked(inner, id, &m.correlation).await?
+    {
+        inner.store.applied(done(None, None, None)).await?;
+        return Ok(());
+    }
     let twin = inner.store.ensure_remote_twin(id, &m.correlation).await?;
     let previous: Option<serde_json::Value> = twin
         .previous
@@ -834,6 +850,18 @@ async fn known_hash(
     local: &LocalRecord,
     correlation: &str,
 ) -> Option<String> {
+    current_replica(inner, c, local, correlation)
+        .await
+        .map(|x| x.hash)
+}
+
+/// The replica the outgoing rule makes of a local record now.
+async fn current_replica(
+    inner: &Inner,
+    c: &Connection,
+    local: &LocalRecord,
+    correlation: &str,
+) -> Option<crate::engine::outgoing::Extracted> {
     let e = inner
         .platform
         .get(&local.entity_type, std::slice::from_ref(&local.key))
@@ -842,9 +870,229 @@ async fn known_hash(
         .pop()?;
     let links = inner.store.links(&c.spec.id, correlation).await.ok()?;
     let (rule_text, _) = rule(inner, c, RuleDirection::Outgoing).await;
-    extract(&rule_text, &e, &links, inner.lookup.as_ref())
-        .ok()
-        .map(|x| x.hash)
+    extract(&rule_text, &e, &links, inner.lookup.as_ref()).ok()
+}
+
+/// A `Link` from the other side (bulk connect): the named local record becomes the twin's,
+/// nothing is written, and what it would send now counts as known.
+async fn link_existing(inner: &Inner, c: &Connection, m: &InMessage) -> Result<(), NodeError> {
+    let id = &c.spec.id;
+    let v: serde_json::Value = serde_json::from_str(&m.payload).unwrap_or_default();
+    let sender: RecordRef = serde_json::from_value(v["entity"].clone()).unwrap_or_default();
+    let (ty, key) = (
+        v["local_type"].as_str().unwrap_or_default().to_string(),
+        v["local_key"].as_str().unwrap_or_default().to_string(),
+    );
+    let found = inner.platform.get(&ty, std::slice::from_ref(&key)).await;
+    let local = match found {
+        Ok(mut list) if !list.is_empty() => local_of(&list.remove(0)),
+        Ok(_) => {
+            inner
+                .store
+                .record_error(NewError {
+                    connection_id: id.clone(),
+                    correlation: m.correlation.clone(),
+                    entity: format!("{ty} {key}"),
+                    rule_version: None,
+                    location: None,
+                    message: format!("bulk connect: there is no {ty} {key} on this side"),
+                    at: Utc::now(),
+                })
+                .await?;
+            return Ok(());
+        }
+        Err(e) if e.is_transient() => {
+            inner
+                .store
+                .defer(
+                    id,
+                    m.seq,
+                    Utc::now()
+                        + chrono::Duration::from_std(backoff(m.attempts)).unwrap_or_default(),
+                )
+                .await?;
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let twin = inner.store.ensure_remote_twin(id, &m.correlation).await?;
+    let known = known_hash(inner, c, &local, &m.correlation).await;
+    let ack = serde_json::json!({"entity": record_ref(&local)}).to_string();
+    inner
+        .store
+        .applied(Applied {
+            connection_id: id.clone(),
+            seq: m.seq,
+            twin: Some((
+                twin.id,
+                TwinChange {
+                    local: Some(local.clone()),
+                    remote: Some(LocalRecord {
+                        entity_type: sender.entity_type,
+                        key: sender.key,
+                        number: sender.number,
+                        url: sender.url,
+                    }),
+                    last_sent_hash: known,
+                    previous: Some(v["replica"].to_string()).filter(|_| v["replica"].is_object()),
+                    ..Default::default()
+                },
+            )),
+            log: Some(NewLogEntry {
+                connection_id: id.clone(),
+                correlation: m.correlation.clone(),
+                event: "linked".into(),
+                rule_version: None,
+                detail: format!(
+                    "{} {} linked by bulk connect",
+                    local.entity_type,
+                    local.number.as_deref().unwrap_or(&local.key)
+                ),
+                at: Utc::now(),
+            }),
+            reply: Some(Outgoing {
+                correlation: m.correlation.clone(),
+                kind: MessageKind::Ack,
+                payload: ack,
+                twin: None,
+            }),
+        })
+        .await?;
+    Ok(())
+}
+
+/// Links pairs of existing records (this side's, the other side's) as twins without
+/// writing either; answers how many new links were queued.
+pub(crate) async fn bulk_connect(
+    inner: &Inner,
+    connection_id: &str,
+    pairs: &[super::Pair],
+) -> Result<usize, NodeError> {
+    let c = inner.store.connection(connection_id).await?;
+    let _one_at_a_time = inner.round_lock.lock().await;
+    let mut messages = Vec::new();
+    for p in pairs {
+        let e = inner
+            .platform
+            .get(&p.local_type, std::slice::from_ref(&p.local_key))
+            .await?
+            .pop()
+            .ok_or_else(|| {
+                NodeError::Refused(format!(
+                    "{} {} does not exist here",
+                    p.local_type, p.local_key
+                ))
+            })?;
+        let local = local_of(&e);
+        let twin = inner
+            .store
+            .ensure_local_twin(connection_id, &local, &new_correlation())
+            .await?;
+        if twin.remote.is_some() {
+            continue; // twinned already
+        }
+        // The other side keeps this replica as `previous`, so later syncs write only what
+        // changes from now on.
+        let current = current_replica(inner, &c, &local, &twin.correlation).await;
+        let replica: serde_json::Value = current
+            .as_ref()
+            .and_then(|x| serde_json::from_slice(&x.replica).ok())
+            .unwrap_or_default();
+        messages.push(Outgoing {
+            correlation: twin.correlation.clone(),
+            kind: MessageKind::Link,
+            payload: serde_json::json!({
+                "entity": record_ref(&local),
+                "local_type": p.remote_type,
+                "local_key": p.remote_key,
+                "replica": replica,
+            })
+            .to_string(),
+            twin: Some((
+                twin.id,
+                TwinChange {
+                    last_sent_hash: current.map(|x| x.hash),
+                    ..Default::default()
+                },
+            )),
+        });
+    }
+    let n = messages.len();
+    if n > 0 {
+        inner
+            .store
+            .enqueue(Enqueue {
+                connection_id: connection_id.to_string(),
+                messages,
+                advance: None,
+            })
+            .await?;
+    }
+    inner.wake.notify_one();
+    Ok(n)
+}
+
+/// The sync-log event of an unexalated twin (the log outlives the twin).
+const UNLINKED: &str = "unlinked";
+
+async fn was_unlinked(
+    inner: &Inner,
+    connection_id: &str,
+    correlation: &str,
+) -> Result<bool, NodeError> {
+    Ok(inner
+        .store
+        .log_of(connection_id, correlation, 1000)
+        .await?
+        .iter()
+        .any(|l| l.entry.event == UNLINKED))
+}
+
+/// Stops syncing a local record: the twin is removed here and the other side is told to
+/// remove its own.
+pub(crate) async fn unexalate(
+    inner: &Inner,
+    connection_id: &str,
+    entity_type: &str,
+    key: &str,
+) -> Result<(), NodeError> {
+    let _one_at_a_time = inner.round_lock.lock().await;
+    let twin = inner
+        .store
+        .twin_of_local(connection_id, entity_type, key)
+        .await?
+        .ok_or_else(|| {
+            NodeError::Refused(format!(
+                "{entity_type} {key} is not synced on this connection"
+            ))
+        })?;
+    inner
+        .store
+        .enqueue(Enqueue {
+            connection_id: connection_id.to_string(),
+            messages: vec![Outgoing {
+                correlation: twin.correlation.clone(),
+                kind: MessageKind::Unlink,
+                payload: "{}".into(),
+                twin: None,
+            }],
+            advance: None,
+        })
+        .await?;
+    inner
+        .store
+        .log(NewLogEntry {
+            connection_id: connection_id.to_string(),
+            correlation: twin.correlation.clone(),
+            event: UNLINKED.into(),
+            rule_version: None,
+            detail: format!("{entity_type} {key} unexalated here"),
+            at: Utc::now(),
+        })
+        .await?;
+    inner.store.delete_twin(twin.id).await?;
+    inner.wake.notify_one();
+    Ok(())
 }
 
 /// Queues one local record for sending now, even if unchanged.
