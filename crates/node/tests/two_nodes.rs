@@ -498,3 +498,131 @@ async fn bulk_connect_links_existing_records_and_unexalate_unlinks_them() {
     sn_node.shutdown().await;
     sf_node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_edits_with_triggers_matching_everything_ends_quiet() {
+    let dir = tempfile::tempdir().unwrap();
+    let (snb, sfb) = sandboxes(0, 0).await;
+    let sn_node = node("sn", Arc::new(sn_connector(snb.base_url(), "itil")), &dir).await;
+    let sf_node = node(
+        "sf",
+        Arc::new(sf_connector(
+            sfb.base_url(),
+            "integration@example.com",
+            "integration",
+        )),
+        &dir,
+    )
+    .await;
+    let sn_person = sn_connector(snb.base_url(), "admin");
+    let sf_person = sf_connector(sfb.base_url(), "admin@example.com", "admin");
+    let (_, code) = sn_node
+        .initiate(Initiate {
+            remote_url: sf_node.url().to_string(),
+            mode: ConnectionMode::Basic,
+            name: None,
+            remote_instance: None,
+            description: String::new(),
+        })
+        .await
+        .unwrap();
+    let id = sf_node.accept(&code).await.unwrap().spec.id;
+    // Triggers that match every record on both sides: what the node writes matches them too.
+    for (n, entity_type, query) in [
+        (&sn_node, "incident", "active=true"),
+        (
+            &sf_node,
+            "Case",
+            "SELECT Id FROM Case WHERE IsClosed = false",
+        ),
+    ] {
+        n.add_trigger(NewTrigger {
+            connection_id: id.clone(),
+            entity_type: entity_type.into(),
+            query: query.into(),
+            notes: String::new(),
+            active: true,
+        })
+        .await
+        .unwrap();
+    }
+    let inc = sn_person
+        .create(
+            "incident",
+            "burst",
+            json!({"short_description": "Burst", "description": "edit 0"})
+                .as_object()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let twin = eventually("the case", || async {
+        sn_node
+            .store()
+            .twin_of_local(&id, "incident", &inc.key)
+            .await
+            .ok()?
+            .filter(|t| t.remote.is_some())
+    })
+    .await;
+    let case_key = twin.remote.clone().unwrap().key;
+    // Twenty edits within about a second.
+    for i in 1..=20 {
+        sn_person
+            .update(
+                "incident",
+                &inc.key,
+                json!({"description": format!("edit {i}")})
+                    .as_object()
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+    eventually("the last edit on the case", || async {
+        sf_person
+            .get("Case", std::slice::from_ref(&case_key))
+            .await
+            .ok()?
+            .pop()
+            .filter(|c| c.fields["Description"] == "edit 20")
+    })
+    .await;
+    // Quiet: a few seconds of rounds move nothing more, and nothing came back.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let applied_here = sf_node
+        .store()
+        .log_of(&id, &twin.correlation, 1000)
+        .await
+        .unwrap()
+        .len();
+    for _ in 0..5 {
+        sn_node.tick().await;
+        sf_node.tick().await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let applied_later = sf_node
+        .store()
+        .log_of(&id, &twin.correlation, 1000)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(applied_here, applied_later, "still syncing after the burst");
+    assert!(
+        (1..=21).contains(&applied_here),
+        "{applied_here} applies for one create and 20 edits"
+    );
+    let came_back = sn_node
+        .store()
+        .log_of(&id, &twin.correlation, 1000)
+        .await
+        .unwrap();
+    assert!(came_back.is_empty(), "echoed back: {came_back:?}");
+    for n in [&sn_node, &sf_node] {
+        let d = n.store().depths(&id).await.unwrap();
+        assert_eq!((d.outbox, d.inbox), (0, 0));
+        assert_eq!(n.store().twins(&id, 10).await.unwrap().len(), 1);
+    }
+    sn_node.shutdown().await;
+    sf_node.shutdown().await;
+}
