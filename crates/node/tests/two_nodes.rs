@@ -626,3 +626,85 @@ async fn a_burst_of_edits_with_triggers_matching_everything_ends_quiet() {
     sn_node.shutdown().await;
     sf_node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_twin_with_a_failing_rule_does_not_hold_up_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let (snb, sfb) = sandboxes(0, 0).await;
+    let sn_node = node("sn", Arc::new(sn_connector(snb.base_url(), "itil")), &dir).await;
+    let sf_node = node(
+        "sf",
+        Arc::new(sf_connector(
+            sfb.base_url(),
+            "integration@example.com",
+            "integration",
+        )),
+        &dir,
+    )
+    .await;
+    let sn_person = sn_connector(snb.base_url(), "admin");
+    let sf_person = sf_connector(sfb.base_url(), "admin@example.com", "admin");
+    let (_, code) = sn_node
+        .initiate(Initiate {
+            remote_url: sf_node.url().to_string(),
+            mode: ConnectionMode::Script,
+            name: None,
+            remote_instance: None,
+            description: String::new(),
+        })
+        .await
+        .unwrap();
+    let id = sf_node.accept(&code).await.unwrap().spec.id;
+    // An incoming rule that fails on one kind of record.
+    sf_node
+        .publish_rule(
+            &id,
+            twinsync_model::RuleDirection::Incoming,
+            "entity.entityType = \"Case\"\nif (replica.summary.contains(\"boom\")) {\n    def nothing = null\n    nothing.size()\n}\nentity.Subject = replica.summary\n",
+            "test",
+        )
+        .await
+        .unwrap();
+    sn_node
+        .add_trigger(NewTrigger {
+            connection_id: id.clone(),
+            entity_type: "incident".into(),
+            query: "urgency=1".into(),
+            notes: String::new(),
+            active: true,
+        })
+        .await
+        .unwrap();
+    for (i, summary) in ["first fine", "boom goes this one", "second fine"]
+        .iter()
+        .enumerate()
+    {
+        sn_person
+            .create(
+                "incident",
+                &format!("iso-{i}"),
+                json!({"short_description": summary, "urgency": "1"})
+                    .as_object()
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+    eventually("both fine incidents as cases", || async {
+        let a = case_with_subject(&sf_person, "first fine").await;
+        let b = case_with_subject(&sf_person, "second fine").await;
+        (a.is_some() && b.is_some()).then_some(())
+    })
+    .await;
+    let errors = sf_node.store().open_errors(Some(&id)).await.unwrap();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].location.as_deref().unwrap().contains("line 4"),
+        "{errors:?}"
+    );
+    assert!(case_with_subject(&sf_person, "boom goes this one")
+        .await
+        .is_none());
+    sn_node.shutdown().await;
+    sf_node.shutdown().await;
+}
