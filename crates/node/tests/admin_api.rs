@@ -323,6 +323,26 @@ async fn the_admin_api_drives_a_connection_end_to_end() {
     assert_eq!(stats["open_errors"], 0);
     assert!(stats["api_calls"]["requests"].as_u64().unwrap() > 0);
 
+    // Prometheus metrics (viewer).
+    let r = reqwest::Client::new()
+        .get(format!("{}/metrics", b.url()))
+        .bearer_auth(VIEWER)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = r.text().await.unwrap();
+    for needle in [
+        "twinsync_applied_total 1",
+        "twinsync_failed_total 1",
+        "twinsync_sync_latency_seconds_count 1",
+        "twinsync_twins{connection=\"sn-sf\"} 1",
+        "twinsync_inbox_depth{connection=\"sn-sf\"} 0",
+        "twinsync_platform_api_calls_total",
+    ] {
+        assert!(text.contains(needle), "{needle} missing in:\n{text}");
+    }
+
     // Deactivate and activate (operator); delete needs admin and the name as confirmation.
     let (s, v) = api_a
         .call(

@@ -18,6 +18,9 @@ pub struct ReplicaMessage {
     pub entity: RecordRef,
     /// The outgoing rule version that built it.
     pub rule_version: i64,
+    /// When the sending node detected the change (Unix milliseconds), for latency figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detected_at: Option<i64>,
 }
 
 /// A record as the other side shows it (for links in the console and the ack).

@@ -57,6 +57,7 @@ impl AdminToken {
 pub(crate) fn router(inner: Arc<Inner>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .route("/api/v1/connections", get(list_connections).post(initiate))
         .route("/api/v1/connections/accept", post(accept))
         .route(
@@ -549,6 +550,88 @@ async fn stats(
         Ok(v) => Json(v).into_response(),
         Err(e) => answer(e.into()),
     }
+}
+
+/// Prometheus text: the node's counters, then per connection its queues, twins, open
+/// errors and the platform's API calls.
+async fn metrics(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
+    guard!(inner, headers, Role::Viewer);
+    let mut out = String::new();
+    inner.metrics.render(&mut out);
+    let calls = inner.platform.api_calls();
+    out.push_str("# HELP twinsync_platform_api_calls_total Requests sent to the platform.\n# TYPE twinsync_platform_api_calls_total counter\n");
+    out.push_str(&format!(
+        "twinsync_platform_api_calls_total {}\n",
+        calls.requests
+    ));
+    let connections = match inner.store.connections().await {
+        Ok(c) => c,
+        Err(e) => return answer(e.into()),
+    };
+    struct Row {
+        name: String,
+        outbox: i64,
+        inbox: i64,
+        twins: i64,
+        errors: i64,
+    }
+    let mut rows = Vec::new();
+    for c in &connections {
+        let depths = inner.store.depths(&c.spec.id).await.unwrap_or_default();
+        rows.push(Row {
+            name: super::metrics::label(&c.spec.name),
+            outbox: depths.outbox,
+            inbox: depths.inbox,
+            twins: inner
+                .store
+                .twins(&c.spec.id, 1_000_000)
+                .await
+                .map_or(0, |t| t.len() as i64),
+            errors: inner
+                .store
+                .open_errors(Some(&c.spec.id))
+                .await
+                .map_or(0, |e| e.len() as i64),
+        });
+    }
+    let gauges: [(&str, &str, fn(&Row) -> i64); 4] = [
+        (
+            "twinsync_outbox_depth",
+            "Messages waiting for the other side.",
+            |r| r.outbox,
+        ),
+        (
+            "twinsync_inbox_depth",
+            "Received messages not applied yet.",
+            |r| r.inbox,
+        ),
+        ("twinsync_twins", "Pairs of records kept in sync.", |r| {
+            r.twins
+        }),
+        (
+            "twinsync_open_errors",
+            "Error entries waiting for retry or resolve.",
+            |r| r.errors,
+        ),
+    ];
+    for (name, help, value) in gauges {
+        out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n"));
+        for r in &rows {
+            out.push_str(&format!(
+                "{name}{{connection=\"{}\"}} {}\n",
+                r.name,
+                value(r)
+            ));
+        }
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        out,
+    )
+        .into_response()
 }
 
 async fn list_errors(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {

@@ -4,6 +4,7 @@
 
 mod admin_http;
 mod error;
+mod metrics;
 mod peer_client;
 mod peer_http;
 mod worker;
@@ -68,6 +69,8 @@ pub(crate) struct Inner {
     pub wake: Notify,
     /// Held by a round, so rounds never overlap.
     pub round_lock: tokio::sync::Mutex<()>,
+    /// Counters for `/metrics`.
+    pub metrics: metrics::Metrics,
 }
 
 /// A running node.
@@ -117,6 +120,7 @@ impl Node {
             poll_interval: options.poll_interval,
             wake: Notify::new(),
             round_lock: tokio::sync::Mutex::new(()),
+            metrics: metrics::Metrics::default(),
         });
         let (stop, stopped) = watch::channel(false);
         let app = peer_http::router(inner.clone()).merge(admin_http::router(inner.clone()));

@@ -204,7 +204,12 @@ async fn outgoing_message(
             url: Some(e.url.clone()),
         },
         rule_version: version,
+        detected_at: Some(Utc::now().timestamp_millis()),
     };
+    inner
+        .metrics
+        .sent
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok(Some(Outgoing {
         correlation: twin.correlation.clone(),
         kind: MessageKind::Replica,
@@ -697,6 +702,14 @@ async fn apply_one(
                     }),
                 ))
                 .await?;
+            inner
+                .metrics
+                .applied
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if let Some(at) = message.detected_at {
+                let ms = (Utc::now().timestamp_millis() - at).max(0) as u64;
+                inner.metrics.observe_latency(ms);
+            }
             inner.wake.notify_one();
         }
         Err(e) if e.is_transient() => {
@@ -712,6 +725,10 @@ async fn apply_one(
                 .await?;
         }
         Err(e) => {
+            inner
+                .metrics
+                .failed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let location = match &e {
                 ApplyError::Script(s) => Some(format!(
                     "incoming line {}, column {}",
