@@ -594,7 +594,9 @@ async fn metrics(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Respons
                 .map_or(0, |e| e.len() as i64),
         });
     }
-    let gauges: [(&str, &str, fn(&Row) -> i64); 4] = [
+    /// A gauge: its name, its help, and how to read it off a connection's row.
+    type Gauge = (&'static str, &'static str, fn(&Row) -> i64);
+    let gauges: [Gauge; 4] = [
         (
             "twinsync_outbox_depth",
             "Messages waiting for the other side.",
