@@ -102,6 +102,7 @@ fn message(entity: &Entity, replica: &[u8]) -> ReplicaMessage {
             url: Some(entity.url.clone()),
         },
         rule_version: 1,
+        detected_at: None,
     }
 }
 
@@ -442,6 +443,7 @@ async fn a_script_error_is_permanent_and_names_its_line() {
         replica: json!({"summary": "s"}),
         entity: RecordRef::default(),
         rule_version: 1,
+        detected_at: None,
     };
     let err = apply(
         &Target {
