@@ -446,6 +446,23 @@ pub struct DemoArgs {
 pub enum BenchCommand {
     /// Load-test a sandbox: GETs by id, PATCHes and indexed queries over loopback.
     Sandbox(BenchSandboxArgs),
+    /// End-to-end sync: two nodes and both sandboxes in this process; N new incidents
+    /// through a trigger to cases; throughput, latency, API calls, CPU and memory.
+    Sync(BenchSyncArgs),
+}
+
+/// Options of `twinsync bench sync`.
+#[derive(Debug, Args)]
+pub struct BenchSyncArgs {
+    /// Changes (new urgent incidents) to sync.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub changes: usize,
+    /// The nodes' poll interval.
+    #[arg(long, value_name = "MS", default_value_t = 250)]
+    pub poll_ms: u64,
+    /// Give up after this long.
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub timeout: u64,
 }
 
 /// Which sandbox a benchmark drives.

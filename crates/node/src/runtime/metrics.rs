@@ -20,7 +20,12 @@ pub struct Metrics {
     buckets: [AtomicU64; BUCKETS_MS.len()],
     latency_count: AtomicU64,
     latency_sum_ms: AtomicU64,
+    /// The latest latencies (milliseconds), for percentiles in benchmarks.
+    recent: std::sync::Mutex<std::collections::VecDeque<u64>>,
 }
+
+/// Latencies kept for percentiles.
+const RECENT: usize = 100_000;
 
 impl Metrics {
     /// Records how long a change took from detection on one side to apply on this one.
@@ -32,6 +37,20 @@ impl Metrics {
         }
         self.latency_count.fetch_add(1, Ordering::Relaxed);
         self.latency_sum_ms.fetch_add(ms, Ordering::Relaxed);
+        if let Ok(mut r) = self.recent.lock() {
+            if r.len() == RECENT {
+                r.pop_front();
+            }
+            r.push_back(ms);
+        }
+    }
+
+    /// The latest latencies observed (up to 100,000), in milliseconds.
+    pub fn recent_latencies(&self) -> Vec<u64> {
+        self.recent
+            .lock()
+            .map(|r| r.iter().copied().collect())
+            .unwrap_or_default()
     }
 
     /// The counters and histogram as Prometheus text.

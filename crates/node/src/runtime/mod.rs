@@ -4,7 +4,7 @@
 
 mod admin_http;
 mod error;
-mod metrics;
+pub mod metrics;
 mod peer_client;
 mod peer_http;
 mod worker;
@@ -152,6 +152,16 @@ impl Node {
     /// The node's store (for the admin API and tests).
     pub fn store(&self) -> &SqliteStore {
         &self.inner.store
+    }
+
+    /// The node's counters (for benchmarks and tests).
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    /// The platform connector's request counts.
+    pub fn api_calls(&self) -> twinsync_connectors::ApiCalls {
+        self.inner.platform.api_calls()
     }
 
     /// Stops serving and working; what is queued stays in the store.

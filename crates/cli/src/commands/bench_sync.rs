@@ -1,0 +1,240 @@
+//! `twinsync bench sync`: the whole product under load in one process — both sandboxes, a
+//! node for each, a Basic-mode connection, a trigger matching every incident — and N new
+//! incidents filed through the ServiceNow Batch API as fast as it takes them. Reports how
+//! long until every one is a Salesforce case, the latency from detection to apply, API
+//! calls per synced change, and the process's CPU time and peak memory.
+
+use crate::cli::BenchSyncArgs;
+use anyhow::{bail, Context};
+use base64::Engine;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use twinsync_connectors::salesforce::{Salesforce, SalesforceAuth, SalesforceConfig};
+use twinsync_connectors::servicenow::{ServiceNow, ServiceNowAuth, ServiceNowConfig};
+use twinsync_connectors::Secret;
+use twinsync_model::ConnectionMode;
+use twinsync_node::{Initiate, Node, NodeOptions};
+use twinsync_rules::StaticUsers;
+use twinsync_sandbox::salesforce::{self as sfbox, CustomFieldSpec, SalesforceSandbox};
+use twinsync_sandbox::servicenow::{self as snbox, ServiceNowSandbox};
+use twinsync_store::NewTrigger;
+
+/// User and system CPU seconds of this process so far (Linux `/proc/self/stat`).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let after = stat.rsplit(')').next()?;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// Peak resident memory of this process in MB (`VmHWM`).
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+/// Runs the benchmark and prints its table.
+pub async fn run(args: BenchSyncArgs) -> anyhow::Result<()> {
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let sn_box = ServiceNowSandbox::start(snbox::ServiceNowConfig {
+        bind: any,
+        ..Default::default()
+    })
+    .await?;
+    let sf_box = SalesforceSandbox::start(sfbox::SalesforceConfig {
+        bind: any,
+        seed_cases: 0,
+        custom_fields: vec![CustomFieldSpec {
+            object: "Case".into(),
+            name: "TwinSync_Key__c".into(),
+            ty: "string".into(),
+            label: None,
+            length: Some(80),
+            external_id: true,
+            unique: true,
+            values: vec![],
+            restricted: false,
+        }],
+        daily_api_requests: 10_000_000,
+        ..Default::default()
+    })
+    .await?;
+    let dir = tempfile::tempdir()?;
+    let settle = Some(Duration::from_secs(1));
+    let mut snc = ServiceNowConfig::new(
+        sn_box.base_url(),
+        ServiceNowAuth::Basic {
+            user: "itil".into(),
+            password: Secret::new("itil"),
+        },
+    );
+    snc.settle = settle;
+    let mut sfc = SalesforceConfig::new(
+        sf_box.base_url(),
+        SalesforceAuth::Password {
+            client_id: "twinsync".into(),
+            client_secret: Secret::new("twinsync-secret"),
+            username: "integration@example.com".into(),
+            password: Secret::new("integration"),
+            security_token: None,
+        },
+    );
+    sfc.settle = settle;
+    let start_node = |name: &str, platform: Arc<dyn twinsync_connectors::Platform>| {
+        Node::start(NodeOptions {
+            instance: name.into(),
+            bind: any,
+            public_url: None,
+            data_dir: dir.path().join(name),
+            platform,
+            poll_interval: Duration::from_millis(args.poll_ms),
+            lookup: Arc::new(StaticUsers::default()),
+            admin_tokens: Vec::new(),
+        })
+    };
+    let sn_node = start_node("sn", Arc::new(ServiceNow::new(snc)?)).await?;
+    let sf_node = start_node("sf", Arc::new(Salesforce::new(sfc)?)).await?;
+    let (_, code) = sn_node
+        .initiate(Initiate {
+            remote_url: sf_node.url().to_string(),
+            mode: ConnectionMode::Basic,
+            name: Some("bench".into()),
+            remote_instance: None,
+            description: String::new(),
+        })
+        .await?;
+    let id = sf_node.accept(&code).await?.spec.id;
+    sn_node
+        .add_trigger(NewTrigger {
+            connection_id: id.clone(),
+            entity_type: "incident".into(),
+            query: "active=true".into(),
+            notes: "everything".into(),
+            active: true,
+        })
+        .await?;
+    let calls_before = (sn_node.api_calls().requests, sf_node.api_calls().requests);
+    let cpu_before = cpu_seconds();
+
+    // File the incidents, 100 per Batch API call.
+    let http = reqwest::Client::new();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let started = Instant::now();
+    for chunk in (0..args.changes).collect::<Vec<_>>().chunks(100) {
+        let requests: Vec<Value> = chunk
+            .iter()
+            .map(|i| {
+                json!({
+                    "id": i.to_string(), "method": "POST", "url": "/api/now/table/incident",
+                    "headers": [{"name": "Content-Type", "value": "application/json"}, {"name": "Accept", "value": "application/json"}],
+                    "body": b64.encode(json!({"short_description": format!("bench {i}"), "urgency": "2"}).to_string()),
+                })
+            })
+            .collect();
+        let r = http
+            .post(format!("{}/api/now/v1/batch", sn_box.base_url()))
+            .basic_auth("admin", Some("admin"))
+            .json(&json!({"batch_request_id": "bench", "rest_requests": requests}))
+            .send()
+            .await
+            .context("filing incidents")?;
+        if !r.status().is_success() {
+            bail!("the ServiceNow sandbox refused a batch: {}", r.status());
+        }
+    }
+    let filed = started.elapsed();
+    eprintln!(
+        "filed {} incidents in {:.1} s; syncing…",
+        args.changes,
+        filed.as_secs_f64()
+    );
+    let deadline = started + Duration::from_secs(args.timeout);
+    let mut last_report = Instant::now();
+    loop {
+        let applied = sf_node
+            .metrics()
+            .applied
+            .load(std::sync::atomic::Ordering::Relaxed) as usize;
+        if applied >= args.changes {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "only {applied} of {} changes synced within {} s",
+                args.changes,
+                args.timeout
+            );
+        }
+        if last_report.elapsed() > Duration::from_secs(5) {
+            eprintln!(
+                "  {applied} of {} applied after {:.0} s",
+                args.changes,
+                started.elapsed().as_secs_f64()
+            );
+            last_report = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = started.elapsed();
+    let cpu = match (cpu_before, cpu_seconds()) {
+        (Some(a), Some(b)) => format!("{:.1} s", b - a),
+        _ => "n/a".into(),
+    };
+    let mut lat = sf_node.metrics().recent_latencies();
+    lat.sort_unstable();
+    let calls = (
+        sn_node.api_calls().requests - calls_before.0,
+        sf_node.api_calls().requests - calls_before.1,
+    );
+    let n = args.changes as f64;
+    println!("| measure | value |");
+    println!("|---|---|");
+    println!(
+        "| changes synced (new incidents → cases, poll mode) | {} |",
+        args.changes
+    );
+    println!(
+        "| filing them (ServiceNow Batch API) | {:.1} s |",
+        filed.as_secs_f64()
+    );
+    println!(
+        "| first filed → last applied | {:.1} s |",
+        took.as_secs_f64()
+    );
+    println!("| throughput | {:.0} changes/s |", n / took.as_secs_f64());
+    println!(
+        "| latency detection → apply, p50 / p95 / p99 | {} / {} / {} ms |",
+        percentile(&lat, 0.50),
+        percentile(&lat, 0.95),
+        percentile(&lat, 0.99)
+    );
+    println!(
+        "| API calls per synced change (ServiceNow node + Salesforce node) | {:.2} + {:.2} |",
+        calls.0 as f64 / n,
+        calls.1 as f64 / n
+    );
+    println!("| CPU time, whole process (2 nodes + 2 sandboxes + load) | {cpu} |");
+    println!(
+        "| peak resident memory, whole process | {} |",
+        peak_rss_mb().map_or("n/a".into(), |m| format!("{m:.0} MB"))
+    );
+    sn_node.shutdown().await;
+    sf_node.shutdown().await;
+    sn_box.shutdown().await;
+    sf_box.shutdown().await;
+    Ok(())
+}
