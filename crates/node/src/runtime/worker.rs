@@ -11,6 +11,7 @@ use crate::sealing::random_bytes;
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::Utc;
+use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -29,6 +30,8 @@ const PAGES_PER_ROUND: usize = 10;
 const BATCH: usize = 200;
 /// Received messages applied per round and connection.
 const APPLY_PER_ROUND: usize = 500;
+/// Twins applied at the same time (the connectors bound their own requests in flight).
+const APPLY_CONCURRENCY: usize = 8;
 
 /// Works until told to stop: a round, then a wait for the interval or a wake-up.
 pub(crate) async fn run(inner: Arc<Inner>, mut stopped: watch::Receiver<bool>) {
@@ -515,9 +518,20 @@ async fn apply_inbox(inner: &Inner, c: &Connection) {
             }
         };
         done += ready.len();
-        for m in ready {
-            if let Err(e) = apply_one(inner, c, &secret, &m).await {
-                tracing::error!(connection = %c.spec.id, seq = m.seq, error = %e, "cannot record an apply");
+        // `ready` gives at most one message per twin: they touch different records and
+        // are applied side by side.
+        let secret: &[u8] = &secret;
+        let results: Vec<(i64, Result<(), NodeError>)> = futures_util::stream::iter(
+            ready
+                .into_iter()
+                .map(|m| async move { (m.seq, apply_one(inner, c, secret, &m).await) }),
+        )
+        .buffer_unordered(APPLY_CONCURRENCY)
+        .collect()
+        .await;
+        for (seq, r) in results {
+            if let Err(e) = r {
+                tracing::error!(connection = %c.spec.id, seq, error = %e, "cannot record an apply");
                 return;
             }
         }
