@@ -27,8 +27,13 @@ const SERVICENOW_INCOMING: &str = r#"// Default incoming rule (ServiceNow)
 if (firstSync) {
     entity.entityType = replica.type == "Task" ? "problem" : "incident"
 }
-entity.short_description = replica.summary
-entity.description       = replica.description
+// A field the other side stops sharing is left as it is here.
+if (replica.containsKey("summary")) {
+    entity.short_description = replica.summary
+}
+if (replica.containsKey("description")) {
+    entity.description = replica.description
+}
 def urgencies = [high: "1", medium: "2", low: "3"]
 if (urgencies[replica.priority]) {
     entity.urgency = urgencies[replica.priority]
@@ -69,8 +74,13 @@ const SALESFORCE_INCOMING: &str = r#"// Default incoming rule (Salesforce)
 if (firstSync) {
     entity.entityType = replica.type == "problem" ? "Task" : "Case"
 }
-entity.Subject     = replica.summary
-entity.Description = replica.description
+// A field the other side stops sharing is left as it is here.
+if (replica.containsKey("summary")) {
+    entity.Subject = replica.summary
+}
+if (replica.containsKey("description")) {
+    entity.Description = replica.description
+}
 if (entity.entityType == "Case") {
     def states = [new: "New", "in progress": "Working", "on hold": "Working", resolved: "Closed", closed: "Closed", canceled: "Closed"]
     if (states[replica.status]) {
@@ -192,6 +202,29 @@ mod tests {
         assert!(
             !incident.contains_key("short_description"),
             "unchanged fields are not written"
+        );
+    }
+
+    #[test]
+    fn a_field_no_longer_shared_is_left_alone() {
+        let case = run_in(
+            PlatformKind::Salesforce,
+            json!({"entityType": "Case", "Subject": "s", "Description": "keep", "comments": [], "attachments": []}),
+            json!({"summary": "new"}),
+            false,
+        );
+        assert_eq!(case["Subject"], "new");
+        assert!(!case.contains_key("Description"));
+        let cleared = run_in(
+            PlatformKind::Salesforce,
+            json!({"entityType": "Case", "Subject": "s", "Description": "old", "comments": [], "attachments": []}),
+            json!({"summary": "s", "description": null}),
+            false,
+        );
+        assert_eq!(
+            cleared["Description"],
+            serde_json::Value::Null,
+            "a cleared field is cleared"
         );
     }
 

@@ -24,17 +24,20 @@ pub async fn sandboxes(incidents: usize, cases: usize) -> (ServiceNowSandbox, Sa
     .unwrap();
     let sf = SalesforceSandbox::start(sfbox::SalesforceConfig {
         seed_cases: cases,
-        custom_fields: vec![CustomFieldSpec {
-            object: "Case".into(),
-            name: "TwinSync_Key__c".into(),
-            ty: "string".into(),
-            label: None,
-            length: Some(80),
-            external_id: true,
-            unique: true,
-            values: vec![],
-            restricted: false,
-        }],
+        custom_fields: ["Case", "Task"]
+            .into_iter()
+            .map(|object| CustomFieldSpec {
+                object: object.into(),
+                name: "TwinSync_Key__c".into(),
+                ty: "string".into(),
+                label: None,
+                length: Some(80),
+                external_id: true,
+                unique: true,
+                values: vec![],
+                restricted: false,
+            })
+            .collect(),
         ..Default::default()
     })
     .await
