@@ -42,6 +42,8 @@ pub enum Command {
     Exalate(ExalateArgs),
     /// Stop syncing one local record (the other side drops its twin too).
     Unexalate(ExalateArgs),
+    /// A local record's link to the other side and its sync log.
+    Entity(ExalateArgs),
     /// Link records that already exist on both sides, from a CSV of pairs.
     BulkConnect(BulkConnectArgs),
     /// Sync errors: list, retry, resolve.

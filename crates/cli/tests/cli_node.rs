@@ -181,6 +181,27 @@ fn nodes_as_processes_sync_and_survive_a_kill() {
     assert_eq!(cases_named(&sf.url, &token, "While the node was down"), 1);
 
     let stats = admin(&sn_node.url, &["stats", &id]);
+    let sn_key = {
+        let v: Value = http()
+            .get(format!(
+                "{}/api/now/table/incident?sysparm_query=short_description=Before the crash",
+                sn.url
+            ))
+            .basic_auth("admin", Some("admin"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        v["result"][0]["sys_id"].as_str().unwrap().to_string()
+    };
+    let history = admin(
+        &sn_node.url,
+        &["entity", &id, "--entity-type", "incident", &sn_key],
+    );
+    assert!(
+        history.contains("⇄ Case") && history.contains("sent"),
+        "{history}"
+    );
     assert!(stats.contains("twins 2"), "{stats}");
     let errors = admin(&sf_node.url, &["errors", "list"]);
     assert!(errors.contains("no open errors"), "{errors}");

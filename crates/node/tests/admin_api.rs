@@ -323,6 +323,26 @@ async fn the_admin_api_drives_a_connection_end_to_end() {
     assert_eq!(stats["open_errors"], 0);
     assert!(stats["api_calls"]["requests"].as_u64().unwrap() > 0);
 
+    // The incident's history on the ServiceNow node: sent under the default rule, linked to
+    // the case.
+    let (s, h) = api_a
+        .call(
+            Some(VIEWER),
+            Method::GET,
+            &format!("/api/v1/connections/{id}/entities/incident/{}", inc.key),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{h}");
+    assert_eq!(h["remote"]["type"], "Case", "{h}");
+    let events: Vec<&str> = h["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["event"].as_str().unwrap())
+        .collect();
+    assert!(events.contains(&"sent"), "{h}");
+
     // Prometheus metrics (viewer).
     let r = reqwest::Client::new()
         .get(format!("{}/metrics", b.url()))

@@ -171,6 +171,8 @@ pub struct Outgoing {
     pub payload: String,
     /// Bookkeeping on the sending twin, applied with the append.
     pub twin: Option<(i64, TwinChange)>,
+    /// A sync-log line written with the append (what was sent, under which rule).
+    pub log: Option<NewLogEntry>,
 }
 
 /// Messages to append in one transaction, and the watermark to move with them.

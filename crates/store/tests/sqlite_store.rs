@@ -34,6 +34,7 @@ fn out(correlation: &str, payload: &str) -> Outgoing {
         kind: MessageKind::Replica,
         payload: payload.into(),
         twin: None,
+        log: None,
     }
 }
 
@@ -415,6 +416,7 @@ async fn applying_records_twin_links_the_log_and_the_ack_together() {
             kind: MessageKind::Ack,
             payload: "{}".into(),
             twin: None,
+            log: None,
         }),
     })
     .await

@@ -223,6 +223,38 @@ pub async fn unexalate(a: ExalateArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `twinsync entity`.
+pub async fn entity(a: ExalateArgs) -> anyhow::Result<()> {
+    let v = call(
+        &a.remote,
+        Method::GET,
+        &format!(
+            "/api/v1/connections/{}/entities/{}/{}",
+            a.connection, a.entity_type, a.key
+        ),
+        None,
+    )
+    .await?;
+    println!(
+        "{} {} ⇄ {} {} {}",
+        s(&v["local"]["type"]),
+        s(&v["local"]["number"]),
+        s(&v["remote"]["type"]),
+        s(&v["remote"]["number"]),
+        s(&v["remote"]["url"])
+    );
+    for l in v["log"].as_array().cloned().unwrap_or_default() {
+        println!(
+            "  {}  {:<8} rule v{}  {}",
+            s(&l["at"]),
+            s(&l["event"]),
+            s(&l["rule_version"]),
+            s(&l["detail"])
+        );
+    }
+    Ok(())
+}
+
 /// The pairs of a bulk-connect CSV: a header naming the four columns, then one pair a line.
 fn read_pairs(path: &std::path::Path) -> anyhow::Result<Vec<Value>> {
     let text =

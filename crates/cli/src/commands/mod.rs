@@ -28,6 +28,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Trigger(t) => admin::trigger(t).await,
         Command::Exalate(a) => admin::exalate(a).await,
         Command::Unexalate(a) => admin::unexalate(a).await,
+        Command::Entity(a) => admin::entity(a).await,
         Command::BulkConnect(a) => admin::bulk_connect(a).await,
         Command::Errors(e) => admin::errors(e).await,
         Command::Stats(a) => admin::stats(a).await,

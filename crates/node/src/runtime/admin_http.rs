@@ -79,6 +79,10 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/api/v1/connections/{id}/unexalate", post(unexalate))
         .route("/api/v1/connections/{id}/bulk-connect", post(bulk_connect))
         .route("/api/v1/connections/{id}/stats", get(stats))
+        .route(
+            "/api/v1/connections/{id}/entities/{entity_type}/{key}",
+            get(entity_history),
+        )
         .route("/api/v1/errors", get(list_errors))
         .route("/api/v1/errors/{id}/retry", post(retry_error))
         .route("/api/v1/errors/{id}/resolve", post(resolve_error))
@@ -634,6 +638,40 @@ async fn metrics(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Respons
         out,
     )
         .into_response()
+}
+
+/// A local record's twin (with the remote link) and its sync log, newest first.
+async fn entity_history(
+    State(inner): State<Arc<Inner>>,
+    headers: HeaderMap,
+    Path((id, entity_type, key)): Path<(String, String, String)>,
+) -> Response {
+    guard!(inner, headers, Role::Viewer);
+    let twin = match inner.store.twin_of_local(&id, &entity_type, &key).await {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            return fail(
+                StatusCode::NOT_FOUND,
+                format!("{entity_type} {key} is not synced on this connection"),
+            )
+        }
+        Err(e) => return answer(e.into()),
+    };
+    let log = match inner.store.log_of(&id, &twin.correlation, 200).await {
+        Ok(l) => l,
+        Err(e) => return answer(e.into()),
+    };
+    let record = |r: &twinsync_store::LocalRecord| json!({"type": r.entity_type, "key": r.key, "number": r.number, "url": r.url});
+    Json(json!({
+        "correlation": twin.correlation,
+        "local": twin.local.as_ref().map(record),
+        "remote": twin.remote.as_ref().map(record),
+        "log": log.iter().map(|l| json!({
+            "at": l.entry.at, "event": l.entry.event,
+            "rule_version": l.entry.rule_version, "detail": l.entry.detail,
+        })).collect::<Vec<_>>(),
+    }))
+    .into_response()
 }
 
 async fn list_errors(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {

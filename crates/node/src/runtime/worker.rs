@@ -224,6 +224,18 @@ async fn outgoing_message(
                 ..Default::default()
             },
         )),
+        log: Some(NewLogEntry {
+            connection_id: id.clone(),
+            correlation: twin.correlation.clone(),
+            event: "sent".into(),
+            rule_version: Some(version),
+            detail: format!(
+                "{} {}: replica queued",
+                e.entity_type,
+                e.number.as_deref().unwrap_or(&e.key)
+            ),
+            at: Utc::now(),
+        }),
     }))
 }
 
@@ -713,6 +725,7 @@ async fn apply_one(
                         kind: MessageKind::Ack,
                         payload: ack,
                         twin: None,
+                        log: None,
                     }),
                 ))
                 .await?;
@@ -986,6 +999,7 @@ async fn link_existing(inner: &Inner, c: &Connection, m: &InMessage) -> Result<(
                 kind: MessageKind::Ack,
                 payload: ack,
                 twin: None,
+                log: None,
             }),
         })
         .await?;
@@ -1046,6 +1060,7 @@ pub(crate) async fn bulk_connect(
                     ..Default::default()
                 },
             )),
+            log: None,
         });
     }
     let n = messages.len();
@@ -1106,6 +1121,7 @@ pub(crate) async fn unexalate(
                 kind: MessageKind::Unlink,
                 payload: "{}".into(),
                 twin: None,
+                log: None,
             }],
             advance: None,
         })

@@ -44,6 +44,11 @@ fn append(
         if let Some((id, change)) = &m.twin {
             twins::update(tx, *id, change, now)?;
         }
+        if let Some(entry) = &m.log {
+            let mut entry = entry.clone();
+            entry.detail = format!("{} (message {next})", entry.detail);
+            super::errors::log(tx, &entry)?;
+        }
         seqs.push(next);
         next += 1;
     }
