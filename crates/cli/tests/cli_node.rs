@@ -27,12 +27,19 @@ fn admin(node: &str, args: &[&str]) -> String {
     printed
 }
 
+/// A node's configuration on a fixed free port: a restarted node must be found where the
+/// other node knows it.
 fn write_config(dir: &Path, name: &str, platform: &str) -> std::path::PathBuf {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(
         &path,
         format!(
-            "instance = \"{name}\"\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{name}-data\"\npoll_interval_ms = 200\n{platform}\n[[tokens]]\nname = \"test\"\nrole = \"admin\"\ntoken = \"{TOKEN}\"\n"
+            "instance = \"{name}\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"{name}-data\"\npoll_interval_ms = 200\n{platform}\n[[tokens]]\nname = \"test\"\nrole = \"admin\"\ntoken = \"{TOKEN}\"\n"
         ),
     )
     .unwrap();
@@ -194,14 +201,16 @@ fn nodes_as_processes_sync_and_survive_a_kill() {
             .unwrap();
         v["result"][0]["sys_id"].as_str().unwrap().to_string()
     };
-    let history = admin(
-        &sn_node.url,
-        &["entity", &id, "--entity-type", "incident", &sn_key],
-    );
-    assert!(
-        history.contains("⇄ Case") && history.contains("sent"),
-        "{history}"
-    );
+    // The link shows once the other side's acknowledgement is applied.
+    let mut history = String::new();
+    wait_until("the link to the case", || {
+        history = admin(
+            &sn_node.url,
+            &["entity", &id, "--entity-type", "incident", &sn_key],
+        );
+        history.contains("⇄ Case")
+    });
+    assert!(history.contains("sent"), "{history}");
     assert!(stats.contains("twins 2"), "{stats}");
     let errors = admin(&sf_node.url, &["errors", "list"]);
     assert!(errors.contains("no open errors"), "{errors}");
