@@ -59,6 +59,64 @@ async fn read_feed(p: &dyn Platform, entity_type: &str) -> (usize, usize) {
     (page.entities.len(), comments)
 }
 
+/// The two jobs on one platform: read 1,000 changed records with their comments, then write
+/// 1,000 updates of `field`.
+async fn read_and_write(
+    rows: &mut Vec<Row>,
+    p: &dyn Platform,
+    platform: &str,
+    entity_type: &str,
+    plural: &str,
+    field: &str,
+    batch_api: &str,
+) {
+    let (calls, records, comments, median, best) = measure(p, || read_feed(p, entity_type)).await;
+    rows.push(Row {
+        job: format!("{platform}: read 1,000 changed {plural} with comments"),
+        records,
+        comments,
+        calls,
+        median,
+        best,
+    });
+    let keys: Vec<String> = p
+        .changes(entity_type, None, &Watermark::start(), RECORDS)
+        .await
+        .expect("feed")
+        .entities
+        .into_iter()
+        .map(|e| e.key)
+        .collect();
+    let mut round = 0;
+    let (calls, records, _, median, best) = measure(p, || {
+        round += 1;
+        let updates: Vec<Update> = keys
+            .iter()
+            .map(|k| Update {
+                key: k.clone(),
+                fields: json!({ field: format!("bench round {round}") })
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+            })
+            .collect();
+        async move {
+            let results = p.update_many(entity_type, &updates).await.expect("updates");
+            assert!(results.iter().all(Result::is_ok));
+            (results.len(), 0)
+        }
+    })
+    .await;
+    rows.push(Row {
+        job: format!("{platform}: write 1,000 updates ({batch_api})"),
+        records,
+        comments: 0,
+        calls,
+        median,
+        best,
+    });
+}
+
 async fn servicenow(rows: &mut Vec<Row>) {
     let sandbox = ServiceNowSandbox::start(sn_sandbox::ServiceNowConfig {
         seed_incidents: RECORDS,
@@ -77,54 +135,16 @@ async fn servicenow(rows: &mut Vec<Row>) {
     let sn = ServiceNow::new(config).expect("connector");
     sn.describe("incident").await.expect("describe");
 
-    let (calls, records, comments, median, best) =
-        measure(&sn, || read_feed(&sn, "incident")).await;
-    rows.push(Row {
-        job: "ServiceNow: read 1,000 changed incidents with comments".into(),
-        records,
-        comments,
-        calls,
-        median,
-        best,
-    });
-
-    let keys: Vec<String> = sn
-        .changes("incident", None, &Watermark::start(), RECORDS)
-        .await
-        .expect("feed")
-        .entities
-        .into_iter()
-        .map(|e| e.key)
-        .collect();
-    let mut round = 0;
-    let (calls, records, _, median, best) = measure(&sn, || {
-        round += 1;
-        let updates: Vec<Update> = keys
-            .iter()
-            .map(|k| Update {
-                key: k.clone(),
-                fields: json!({"description": format!("bench round {round}")})
-                    .as_object()
-                    .cloned()
-                    .unwrap_or_default(),
-            })
-            .collect();
-        let sn = &sn;
-        async move {
-            let results = sn.update_many("incident", &updates).await.expect("updates");
-            assert!(results.iter().all(Result::is_ok));
-            (results.len(), 0)
-        }
-    })
+    read_and_write(
+        rows,
+        &sn,
+        "ServiceNow",
+        "incident",
+        "incidents",
+        "description",
+        "Batch API",
+    )
     .await;
-    rows.push(Row {
-        job: "ServiceNow: write 1,000 updates (Batch API)".into(),
-        records,
-        comments: 0,
-        calls,
-        median,
-        best,
-    });
 }
 
 async fn salesforce(rows: &mut Vec<Row>) {
@@ -148,53 +168,16 @@ async fn salesforce(rows: &mut Vec<Row>) {
     let sf = Salesforce::new(config).expect("connector");
     sf.describe("Case").await.expect("describe");
 
-    let (calls, records, comments, median, best) = measure(&sf, || read_feed(&sf, "Case")).await;
-    rows.push(Row {
-        job: "Salesforce: read 1,000 changed cases with comments".into(),
-        records,
-        comments,
-        calls,
-        median,
-        best,
-    });
-
-    let keys: Vec<String> = sf
-        .changes("Case", None, &Watermark::start(), RECORDS)
-        .await
-        .expect("feed")
-        .entities
-        .into_iter()
-        .map(|e| e.key)
-        .collect();
-    let mut round = 0;
-    let (calls, records, _, median, best) = measure(&sf, || {
-        round += 1;
-        let updates: Vec<Update> = keys
-            .iter()
-            .map(|k| Update {
-                key: k.clone(),
-                fields: json!({"Description": format!("bench round {round}")})
-                    .as_object()
-                    .cloned()
-                    .unwrap_or_default(),
-            })
-            .collect();
-        let sf = &sf;
-        async move {
-            let results = sf.update_many("Case", &updates).await.expect("updates");
-            assert!(results.iter().all(Result::is_ok));
-            (results.len(), 0)
-        }
-    })
+    read_and_write(
+        rows,
+        &sf,
+        "Salesforce",
+        "Case",
+        "cases",
+        "Description",
+        "sObject Collections",
+    )
     .await;
-    rows.push(Row {
-        job: "Salesforce: write 1,000 updates (sObject Collections)".into(),
-        records,
-        comments: 0,
-        calls,
-        median,
-        best,
-    });
 }
 
 fn main() {

@@ -108,6 +108,21 @@ impl ConnectorError {
 /// The result of a connector call.
 pub type Result<T, E = ConnectorError> = std::result::Result<T, E>;
 
+/// Table, object and field names reach URL paths and queries: only plain names (letters,
+/// digits, `_`) pass.
+pub(crate) fn check_name(platform: PlatformKind, kind: &str, name: &str) -> Result<()> {
+    if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        Ok(())
+    } else {
+        Err(ConnectorError::new(
+            ErrorKind::Validation,
+            platform,
+            "check input",
+            format!("`{name}` is not a valid {kind} name"),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+pub use twinsync_model::Watermark;
 use twinsync_model::{EntitySchema, PlatformKind};
 
 /// A record's version after a write or as last read: how a node recognises its own writes
@@ -111,24 +112,6 @@ impl Entity {
             serde_json::to_value(&self.attachments).unwrap_or_default(),
         );
         Value::Object(m)
-    }
-}
-
-/// Where a change feed has got to: the last record returned, by (update time, key), so that
-/// records sharing one timestamp are neither missed nor repeated across pages.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Watermark {
-    /// The update time of the last record returned, in the platform's format; empty at the
-    /// start.
-    pub updated_at: String,
-    /// Its key; empty at the start.
-    pub key: String,
-}
-
-impl Watermark {
-    /// From the beginning of time.
-    pub fn start() -> Self {
-        Watermark::default()
     }
 }
 

@@ -12,4 +12,5 @@ pub use platform::PlatformKind;
 pub use schema::{Choice, EntitySchema, FieldDef, FieldType};
 pub use sync::{
     ConnectionMode, ConnectionRole, ConnectionStatus, MessageKind, RuleDirection, UnknownValue,
+    Watermark,
 };

@@ -50,6 +50,25 @@ macro_rules! spelled {
     };
 }
 
+/// Where a change feed has got to: the last record read, by (update time, key), so that
+/// records sharing one timestamp are neither missed nor repeated across pages. Connectors
+/// produce it, the store keeps it, the node passes it between them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Watermark {
+    /// The update time of the last record read, in the platform's format; empty at the
+    /// start.
+    pub updated_at: String,
+    /// Its key; empty at the start.
+    pub key: String,
+}
+
+impl Watermark {
+    /// From the beginning of time.
+    pub fn start() -> Self {
+        Watermark::default()
+    }
+}
+
 /// A value that is not one of an enumeration's spellings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownValue {

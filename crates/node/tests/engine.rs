@@ -95,12 +95,7 @@ async fn world() -> World {
 fn message(entity: &Entity, replica: &[u8]) -> ReplicaMessage {
     ReplicaMessage {
         replica: serde_json::from_slice(replica).unwrap(),
-        entity: RecordRef {
-            entity_type: entity.entity_type.clone(),
-            key: entity.key.clone(),
-            number: entity.number.clone(),
-            url: Some(entity.url.clone()),
-        },
+        entity: RecordRef::of(entity),
         rule_version: 1,
         detected_at: None,
     }

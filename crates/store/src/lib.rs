@@ -74,6 +74,8 @@ pub trait Store: Send + Sync {
 
     /// Adds a trigger (validated by the caller).
     async fn add_trigger(&self, t: NewTrigger) -> Result<Trigger>;
+    /// A trigger by id.
+    async fn trigger(&self, id: i64) -> Result<Trigger>;
     /// The triggers of a connection, oldest first.
     async fn triggers(&self, connection_id: &str) -> Result<Vec<Trigger>>;
     /// Turns a trigger on or off.

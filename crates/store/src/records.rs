@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+pub use twinsync_model::Watermark;
 use twinsync_model::{
     ConnectionMode, ConnectionRole, ConnectionStatus, MessageKind, RuleDirection,
 };
@@ -68,15 +69,6 @@ pub struct RuleVersion {
     pub published_at: DateTime<Utc>,
     /// By whom.
     pub published_by: String,
-}
-
-/// Where a feed has got to: the last record's update time and key.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Watermark {
-    /// Update time, in the platform's format; empty at the start.
-    pub updated_at: String,
-    /// The key; empty at the start.
-    pub key: String,
 }
 
 /// A trigger to add.

@@ -115,15 +115,7 @@ fn path_segment(v: &str) -> String {
 
 /// An object or field name that may go into a URL or a query.
 fn check_name(kind: &str, name: &str) -> Result<()> {
-    if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        Ok(())
-    } else {
-        Err(sf_error(
-            ErrorKind::Validation,
-            "check input",
-            format!("`{name}` is not a valid {kind} name"),
-        ))
-    }
+    crate::error::check_name(PlatformKind::Salesforce, kind, name)
 }
 
 /// A record id: 15 or 18 letters and digits.

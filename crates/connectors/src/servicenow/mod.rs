@@ -83,14 +83,7 @@ fn invalid(what: &str, message: impl Into<String>) -> ConnectorError {
 
 /// Table and field names reach URL paths and queries: only plain names are accepted.
 fn check_name(kind: &str, name: &str) -> Result<()> {
-    if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        Ok(())
-    } else {
-        Err(invalid(
-            "check input",
-            format!("`{name}` is not a valid {kind} name"),
-        ))
-    }
+    crate::error::check_name(PlatformKind::ServiceNow, kind, name)
 }
 
 fn check_key(key: &str) -> Result<()> {

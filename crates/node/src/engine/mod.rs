@@ -38,3 +38,25 @@ pub struct RecordRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
+
+impl RecordRef {
+    /// The record an entity is.
+    pub fn of(e: &twinsync_connectors::Entity) -> Self {
+        RecordRef {
+            entity_type: e.entity_type.clone(),
+            key: e.key.clone(),
+            number: e.number.clone(),
+            url: Some(e.url.clone()),
+        }
+    }
+
+    /// The record as a twin keeps it.
+    pub fn into_local(self) -> twinsync_store::LocalRecord {
+        twinsync_store::LocalRecord {
+            entity_type: self.entity_type,
+            key: self.key,
+            number: self.number,
+            url: self.url,
+        }
+    }
+}

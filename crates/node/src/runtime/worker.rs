@@ -92,12 +92,7 @@ async fn rule(inner: &Inner, c: &Connection, direction: RuleDirection) -> (Strin
 }
 
 fn local_of(e: &Entity) -> LocalRecord {
-    LocalRecord {
-        entity_type: e.entity_type.clone(),
-        key: e.key.clone(),
-        number: e.number.clone(),
-        url: Some(e.url.clone()),
-    }
+    RecordRef::of(e).into_local()
 }
 
 fn new_correlation() -> String {
@@ -200,12 +195,7 @@ async fn outgoing_message(
     }
     let message = ReplicaMessage {
         replica: serde_json::from_slice(&extracted.replica).unwrap_or_default(),
-        entity: RecordRef {
-            entity_type: e.entity_type.clone(),
-            key: e.key.clone(),
-            number: e.number.clone(),
-            url: Some(e.url.clone()),
-        },
+        entity: RecordRef::of(e),
         rule_version: version,
         detected_at: Some(Utc::now().timestamp_millis()),
     };
@@ -239,6 +229,23 @@ async fn outgoing_message(
     }))
 }
 
+/// The messages to send for `entities`: those with something to send.
+async fn messages_for(
+    inner: &Inner,
+    c: &Connection,
+    entities: &[Entity],
+    rule: (&str, i64),
+    how: How,
+) -> Result<Vec<Outgoing>, NodeError> {
+    let mut messages = Vec::new();
+    for e in entities {
+        if let Some(m) = outgoing_message(inner, c, e, rule, how).await? {
+            messages.push(m);
+        }
+    }
+    Ok(messages)
+}
+
 /// Reads a feed page by page, queueing messages and moving its watermark with each page.
 async fn drain_feed(
     inner: &Inner,
@@ -251,24 +258,12 @@ async fn drain_feed(
 ) -> Result<(), NodeError> {
     let (rule_text, version) = rule(inner, c, RuleDirection::Outgoing).await;
     for _ in 0..PAGES_PER_ROUND {
-        let since = twinsync_connectors::Watermark {
-            updated_at: watermark.updated_at.clone(),
-            key: watermark.key.clone(),
-        };
         let page = inner
             .platform
-            .changes(entity_type, query, &since, PAGE)
+            .changes(entity_type, query, &watermark, PAGE)
             .await?;
-        let mut messages = Vec::new();
-        for e in &page.entities {
-            if let Some(m) = outgoing_message(inner, c, e, (&rule_text, version), how).await? {
-                messages.push(m);
-            }
-        }
-        watermark = Watermark {
-            updated_at: page.next.updated_at.clone(),
-            key: page.next.key.clone(),
-        };
+        let messages = messages_for(inner, c, &page.entities, (&rule_text, version), how).await?;
+        watermark = page.next;
         if !messages.is_empty() || !page.entities.is_empty() {
             inner
                 .store
@@ -312,16 +307,16 @@ async fn detect(inner: &Inner, c: &Connection) {
         }
     }
     // Records already twinned sync whether or not they still match a trigger.
+    let has_twins = inner
+        .store
+        .twins(id, 1)
+        .await
+        .map(|t| !t.is_empty())
+        .unwrap_or(false);
+    if !has_twins {
+        return;
+    }
     for entity_type in inner.platform.entity_types() {
-        let has_twins = inner
-            .store
-            .twins(id, 1)
-            .await
-            .map(|t| !t.is_empty())
-            .unwrap_or(false);
-        if !has_twins {
-            continue;
-        }
         let wm = match inner.store.feed(id, &entity_type).await {
             // Twinned records' later changes: from when the first twin was made on.
             Ok(w) if w.updated_at.is_empty() => {
@@ -375,13 +370,9 @@ async fn drain_child_feed(
     }
     let (rule_text, version) = rule(inner, c, RuleDirection::Outgoing).await;
     for _ in 0..PAGES_PER_ROUND {
-        let since = twinsync_connectors::Watermark {
-            updated_at: watermark.updated_at.clone(),
-            key: watermark.key.clone(),
-        };
         let Some(page) = inner
             .platform
-            .child_changes(entity_type, child, &since, PAGE)
+            .child_changes(entity_type, child, &watermark, PAGE)
             .await?
         else {
             return Ok(());
@@ -397,21 +388,14 @@ async fn drain_child_feed(
                 twinned.push(key.clone());
             }
         }
-        let mut messages = Vec::new();
-        if !twinned.is_empty() {
-            for e in inner.platform.get(entity_type, &twinned).await? {
-                if let Some(m) =
-                    outgoing_message(inner, c, &e, (&rule_text, version), CHILD_CHANGED).await?
-                {
-                    messages.push(m);
-                }
-            }
-        }
-        let moved = page.next != since;
-        watermark = Watermark {
-            updated_at: page.next.updated_at.clone(),
-            key: page.next.key.clone(),
+        let messages = if twinned.is_empty() {
+            Vec::new()
+        } else {
+            let entities = inner.platform.get(entity_type, &twinned).await?;
+            messages_for(inner, c, &entities, (&rule_text, version), CHILD_CHANGED).await?
         };
+        let moved = page.next != watermark;
+        watermark = page.next;
         if moved {
             inner
                 .store
@@ -581,12 +565,7 @@ async fn apply_one(
                 (
                     t.id,
                     TwinChange {
-                        remote: Some(LocalRecord {
-                            entity_type: entity.entity_type,
-                            key: entity.key,
-                            number: entity.number,
-                            url: entity.url,
-                        }),
+                        remote: Some(entity.into_local()),
                         ..Default::default()
                     },
                 )
@@ -701,12 +680,7 @@ async fn apply_one(
                         twin.id,
                         TwinChange {
                             local: Some(outcome.local),
-                            remote: Some(LocalRecord {
-                                entity_type: message.entity.entity_type.clone(),
-                                key: message.entity.key.clone(),
-                                number: message.entity.number.clone(),
-                                url: message.entity.url.clone(),
-                            }),
+                            remote: Some(message.entity.clone().into_local()),
                             previous: Some(message.replica.to_string()),
                             own_version: outcome.own_version,
                             last_sent_hash: known,
@@ -816,13 +790,9 @@ async fn start_feed(
 
 /// A watermark a few seconds before the platform's now (a margin for clocks and commits).
 pub(crate) fn now_watermark(inner: &Inner) -> Watermark {
-    let w = inner
+    inner
         .platform
-        .watermark_at(inner.platform.clock() - chrono::Duration::seconds(5));
-    Watermark {
-        updated_at: w.updated_at,
-        key: w.key,
-    }
+        .watermark_at(inner.platform.clock() - chrono::Duration::seconds(5))
 }
 
 /// Every record matching a trigger, from the start, queued (unchanged twins skipped).
@@ -832,39 +802,26 @@ pub(crate) async fn bulk_exalate(
     mut progress: impl FnMut(super::BulkProgress) + Send,
 ) -> Result<super::BulkProgress, NodeError> {
     let _one_at_a_time = inner.round_lock.lock().await;
-    let connections = inner.store.connections().await?;
-    let mut found = None;
-    for c in connections {
-        if let Some(t) = inner
-            .store
-            .triggers(&c.spec.id)
-            .await?
-            .into_iter()
-            .find(|t| t.id == trigger_id)
-        {
-            found = Some((c, t));
-            break;
+    let t = match inner.store.trigger(trigger_id).await {
+        Err(twinsync_store::StoreError::NotFound { .. }) => {
+            return Err(NodeError::Refused(format!(
+                "there is no trigger {trigger_id}"
+            )))
         }
-    }
-    let (c, t) =
-        found.ok_or_else(|| NodeError::Refused(format!("there is no trigger {trigger_id}")))?;
+        other => other?,
+    };
+    let c = inner.store.connection(&t.spec.connection_id).await?;
     let (rule_text, version) = rule(inner, &c, RuleDirection::Outgoing).await;
     let mut counts = super::BulkProgress::default();
-    let mut since = twinsync_connectors::Watermark::start();
+    let mut since = Watermark::start();
     loop {
         let page = inner
             .platform
             .changes(&t.spec.entity_type, Some(&t.spec.query), &since, PAGE)
             .await?;
-        let mut messages = Vec::new();
-        for e in &page.entities {
-            counts.matched += 1;
-            if let Some(m) =
-                outgoing_message(inner, &c, e, (&rule_text, version), TRIGGERED).await?
-            {
-                messages.push(m);
-            }
-        }
+        let messages =
+            messages_for(inner, &c, &page.entities, (&rule_text, version), TRIGGERED).await?;
+        counts.matched += page.entities.len();
         counts.queued += messages.len();
         if !messages.is_empty() {
             inner
@@ -971,12 +928,7 @@ async fn link_existing(inner: &Inner, c: &Connection, m: &InMessage) -> Result<(
                 twin.id,
                 TwinChange {
                     local: Some(local.clone()),
-                    remote: Some(LocalRecord {
-                        entity_type: sender.entity_type,
-                        key: sender.key,
-                        number: sender.number,
-                        url: sender.url,
-                    }),
+                    remote: Some(sender.into_local()),
                     last_sent_hash: known,
                     previous: Some(v["replica"].to_string()).filter(|_| v["replica"].is_object()),
                     ..Default::default()

@@ -185,6 +185,10 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn trigger(&self, id: i64) -> Result<Trigger> {
+        self.run(move |db| config::trigger(db, id)).await
+    }
+
     async fn triggers(&self, connection_id: &str) -> Result<Vec<Trigger>> {
         let id = connection_id.to_string();
         self.run(move |db| config::triggers(db, &id)).await
