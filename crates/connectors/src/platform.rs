@@ -268,6 +268,15 @@ pub trait Platform: Send + Sync {
     /// allows. Keys that do not exist are left out.
     async fn get(&self, entity_type: &str, keys: &[String]) -> Result<Vec<Entity>>;
 
+    /// Those of the records `keys` that match `query` (a trigger's), read as [`Platform::get`]
+    /// reads them: a push notification names records, the trigger decides which sync.
+    async fn get_matching(
+        &self,
+        entity_type: &str,
+        query: &str,
+        keys: &[String],
+    ) -> Result<Vec<Entity>>;
+
     /// Creates a record, idempotently: a retry with the same `correlation` finds the record
     /// an earlier attempt made instead of making a second one.
     async fn create(

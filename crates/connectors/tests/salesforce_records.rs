@@ -420,3 +420,37 @@ async fn new_comments_and_files_are_found_though_the_case_does_not_change() {
         .unwrap();
     assert_eq!(files.keys, vec![ids[0].clone()]);
 }
+
+#[tokio::test]
+async fn get_matching_keeps_only_the_named_records_the_trigger_matches() {
+    let sf = start(0).await;
+    let c = sf.connector();
+    let mut keys = Vec::new();
+    for (i, priority) in ["High", "Low", "High"].iter().enumerate() {
+        let w = c
+            .create(
+                "Case",
+                &format!("match-{i}"),
+                &fields(json!({"Subject": format!("m{i}"), "Priority": priority})),
+            )
+            .await
+            .unwrap();
+        keys.push(w.key);
+    }
+    let got = c
+        .get_matching(
+            "Case",
+            "Priority = 'High' OR Status = 'Escalated'",
+            &keys[..2],
+        )
+        .await
+        .unwrap();
+    let got: Vec<&str> = got.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(got, vec![keys[0].as_str()], "the third is not named");
+    let whole = c
+        .get_matching("Case", "SELECT Id FROM Case WHERE Priority = 'Low'", &keys)
+        .await
+        .unwrap();
+    assert_eq!(whole.len(), 1);
+    assert_eq!(whole[0].key, keys[1]);
+}

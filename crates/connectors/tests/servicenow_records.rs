@@ -397,3 +397,38 @@ async fn new_attachments_are_found_though_the_record_does_not_change() {
         .unwrap();
     assert!(after.keys.is_empty());
 }
+
+#[tokio::test]
+async fn get_matching_keeps_only_the_named_records_the_trigger_matches() {
+    let sn = start(0).await;
+    let c = sn.connector();
+    let mut keys = Vec::new();
+    for (i, urgency) in ["1", "3", "1"].iter().enumerate() {
+        let w = c
+            .create(
+                "incident",
+                &format!("match-{i}"),
+                &fields(json!({"short_description": format!("m{i}"), "urgency": urgency})),
+            )
+            .await
+            .unwrap();
+        keys.push(w.key);
+    }
+    let before = c.api_calls().requests;
+    let got = c
+        .get_matching("incident", "urgency=1^NQpriority=1", &keys[..2])
+        .await
+        .unwrap();
+    assert_eq!(
+        c.api_calls().requests - before,
+        2,
+        "one Table API call, one Batch call for journals and files"
+    );
+    let got: Vec<&str> = got.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(got, vec![keys[0].as_str()], "the third is not named");
+    let none = c
+        .get_matching("incident", "urgency=2", &keys)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}

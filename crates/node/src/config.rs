@@ -50,6 +50,13 @@ pub struct NodeConfig {
     /// Admin API tokens.
     #[serde(default)]
     pub tokens: Vec<TokenSection>,
+    /// The secret path segment of the push endpoint (`POST /hooks/{token}`) the platform
+    /// notifies; push is off without it (polling only).
+    #[serde(default)]
+    pub push_token: Option<String>,
+    /// The environment variable holding the push token.
+    #[serde(default)]
+    pub push_token_env: Option<String>,
 }
 
 fn default_listen() -> String {
@@ -168,6 +175,8 @@ pub struct Loaded {
     pub platform: Arc<dyn Platform>,
     /// Admin tokens.
     pub tokens: Vec<AdminToken>,
+    /// The push token, if push is on.
+    pub push_token: Option<String>,
 }
 
 impl NodeConfig {
@@ -331,6 +340,21 @@ impl NodeConfig {
             };
             tokens.push(token);
         }
+        let push_token =
+            secret("push_token", &c.push_token, &c.push_token_env)?.map(|s| s.expose().to_string());
+        if let Some(t) = &push_token {
+            if t.len() < 16
+                || !t
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+            {
+                return Err(err(
+                    "push_token must be at least 16 characters of A-Z, a-z, 0-9, - or _ (it is \
+                     part of the URL the platform calls)"
+                        .into(),
+                ));
+            }
+        }
         Ok(Loaded {
             instance: c.instance,
             bind,
@@ -339,6 +363,7 @@ impl NodeConfig {
             poll_interval: Duration::from_millis(c.poll_interval_ms.max(50)),
             platform,
             tokens,
+            push_token,
         })
     }
 }
@@ -368,6 +393,7 @@ poll_interval_ms = 200
 url = "http://127.0.0.1:9"
 user = "itil"
 password_env = "TWINSYNC_TEST_SN_PASSWORD"
+push_token = "a-long-push-token-123"
 [[tokens]]
 name = "ann"
 role = "admin"
@@ -380,6 +406,7 @@ token_env = "TWINSYNC_TEST_TOKEN"
         assert_eq!(l.poll_interval, Duration::from_millis(200));
         assert_eq!(l.platform.entity_types()[0], "incident");
         assert_eq!(l.tokens[0].role, Role::Admin);
+        assert_eq!(l.push_token.as_deref(), Some("a-long-push-token-123"));
         assert_eq!(
             l.tokens[0].sha256,
             AdminToken::new("x", "tok", Role::Viewer).sha256
@@ -395,6 +422,7 @@ token_env = "TWINSYNC_TEST_TOKEN"
             ("instance = \"x\"\n[servicenow]\nurl=\"u\"\nuser=\"u\"\npassword_env=\"TWINSYNC_TEST_UNSET_VAR\"\n", "TWINSYNC_TEST_UNSET_VAR is not set"),
             ("instance = \"x\"\n[servicenow]\nurl=\"u\"\nuser=\"u\"\n", "password is missing"),
             ("instance = \"x\"\nextra = 1\n", "unknown field"),
+            ("instance = \"x\"\npush_token = \"short\"\n[servicenow]\nurl=\"u\"\nuser=\"u\"\npassword=\"p\"\n", "push_token must be at least 16"),
             ("instance = \"x\"\n[salesforce]\nlogin_url=\"u\"\nclient_id=\"c\"\nclient_secret=\"s\"\nflow=\"magic\"\n", "use \"password\""),
         ];
         for (text, expected) in cases {

@@ -104,6 +104,7 @@ pub async fn run(args: BenchSyncArgs) -> anyhow::Result<()> {
             poll_interval: Duration::from_millis(args.poll_ms),
             lookup: Arc::new(StaticUsers::default()),
             admin_tokens: Vec::new(),
+            push_token: None,
         })
     };
     let sn_node = start_node("sn", Arc::new(ServiceNow::new(snc)?)).await?;

@@ -163,6 +163,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             poll_interval: Duration::from_millis(250),
             lookup: Arc::new(StaticUsers::default()),
             admin_tokens: vec![AdminToken::new("demo", &token, Role::Admin)],
+            push_token: None,
         })
     };
     let sn_node = start_node(

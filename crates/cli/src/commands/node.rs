@@ -22,6 +22,7 @@ pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
         poll_interval: c.poll_interval,
         lookup: Arc::new(StaticUsers::default()),
         admin_tokens: c.tokens,
+        push_token: c.push_token,
     })
     .await?;
     println!("twinsync node {instance} listening on {}", node.url());

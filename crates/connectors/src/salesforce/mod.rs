@@ -258,6 +258,41 @@ impl Salesforce {
         }
     }
 
+    /// Records by key, with comments and files; only those matching the trigger `query`
+    /// (a condition or a whole `SELECT`) when one is given.
+    async fn read_keyed(
+        &self,
+        entity_type: &str,
+        query: Option<&str>,
+        keys: &[String],
+    ) -> Result<Vec<Entity>> {
+        let object = self.check_object(entity_type)?;
+        let what = format!("read {object} records");
+        let d = self.described(&object).await?;
+        let condition = match query {
+            Some(q) => {
+                let full = Self::full_query(&object, q);
+                let top = soql::top_level(&full)
+                    .map_err(|e| sf_error(ErrorKind::Validation, &what, e.message()))?;
+                top.condition.map(|c| format!(" AND ({c})"))
+            }
+            None => None,
+        };
+        let keys: Vec<&String> = keys.iter().filter(|k| check_id(k).is_ok()).collect();
+        let mut rows = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(IDS_PER_QUERY) {
+            let list: Vec<String> = chunk.iter().map(|k| soql_string(k)).collect();
+            let text = format!(
+                "{} WHERE Id IN ({}){}",
+                records::select(&d),
+                list.join(","),
+                condition.as_deref().unwrap_or("")
+            );
+            rows.extend(self.api.query_all(&what, &text).await?);
+        }
+        self.entities(&object, rows).await
+    }
+
     async fn entities(&self, object: &str, rows: Vec<Map<String, Value>>) -> Result<Vec<Entity>> {
         let session = self.api.session().await?;
         Ok(rows
@@ -439,17 +474,16 @@ impl Platform for Salesforce {
     }
 
     async fn get(&self, entity_type: &str, keys: &[String]) -> Result<Vec<Entity>> {
-        let object = self.check_object(entity_type)?;
-        let what = format!("read {object} records");
-        let d = self.described(&object).await?;
-        let keys: Vec<&String> = keys.iter().filter(|k| check_id(k).is_ok()).collect();
-        let mut rows = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(IDS_PER_QUERY) {
-            let list: Vec<String> = chunk.iter().map(|k| soql_string(k)).collect();
-            let text = format!("{} WHERE Id IN ({})", records::select(&d), list.join(","));
-            rows.extend(self.api.query_all(&what, &text).await?);
-        }
-        self.entities(&object, rows).await
+        self.read_keyed(entity_type, None, keys).await
+    }
+
+    async fn get_matching(
+        &self,
+        entity_type: &str,
+        query: &str,
+        keys: &[String],
+    ) -> Result<Vec<Entity>> {
+        self.read_keyed(entity_type, Some(query), keys).await
     }
 
     async fn create(

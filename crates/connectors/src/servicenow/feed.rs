@@ -96,9 +96,36 @@ pub fn change_query(query: Option<&str>, since: &Watermark, cutoff: Option<&str>
     q
 }
 
+/// The encoded query of records `keys` that match `query` (all of them when `None`): each
+/// OR group of the query gets the key condition.
+pub fn keyed_query(query: Option<&str>, keys: &[String]) -> String {
+    let by_key = format!("sys_idIN{}", keys.join(","));
+    groups(query.unwrap_or(""))
+        .into_iter()
+        .map(|mut g| {
+            g.push(by_key.clone());
+            g.join("^")
+        })
+        .collect::<Vec<_>>()
+        .join("^NQ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keyed_query_bounds_every_or_group() {
+        let keys = vec!["a1".to_string(), "b2".to_string()];
+        assert_eq!(keyed_query(None, &keys), "sys_idINa1,b2");
+        assert_eq!(
+            keyed_query(
+                Some("urgency=1^ORpriority=1^NQactive=false^ORDERBYnumber"),
+                &keys
+            ),
+            "urgency=1^ORpriority=1^sys_idINa1,b2^NQactive=false^sys_idINa1,b2"
+        );
+    }
 
     fn w(t: &str, k: &str) -> Watermark {
         Watermark {

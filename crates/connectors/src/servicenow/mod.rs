@@ -155,6 +155,37 @@ impl ServiceNow {
         Some(at.format("%Y-%m-%d %H:%M:%S").to_string())
     }
 
+    /// Records by key, with comments and attachments; only those matching `query` when
+    /// one is given.
+    async fn read_keyed(
+        &self,
+        entity_type: &str,
+        query: Option<&str>,
+        keys: &[String],
+    ) -> Result<Vec<Entity>> {
+        self.check_table(entity_type)?;
+        let keys: Vec<String> = keys
+            .iter()
+            .filter(|k| check_key(k).is_ok())
+            .cloned()
+            .collect();
+        let mut rows = Vec::with_capacity(keys.len());
+        let what = format!("read {entity_type} records");
+        for chunk in keys.chunks(records::IDS_PER_QUERY) {
+            let q = feed::keyed_query(query, chunk);
+            let call = Call::get(table_path(
+                entity_type,
+                &[
+                    ("sysparm_query", q.as_str()),
+                    ("sysparm_exclude_reference_link", "true"),
+                ],
+            ));
+            let (result, _) = self.api.result(&what, &call).await?;
+            rows.extend(records::rows(result, &what)?);
+        }
+        records::entities(&self.api, entity_type, rows).await
+    }
+
     async fn write_one(
         &self,
         what: &str,
@@ -310,29 +341,17 @@ impl Platform for ServiceNow {
     }
 
     async fn get(&self, entity_type: &str, keys: &[String]) -> Result<Vec<Entity>> {
-        self.check_table(entity_type)?;
-        let keys: Vec<String> = keys
-            .iter()
-            .filter(|k| check_key(k).is_ok())
-            .cloned()
-            .collect();
-        let mut rows = Vec::with_capacity(keys.len());
-        let what = format!("read {entity_type} records");
-        for chunk in keys.chunks(records::IDS_PER_QUERY) {
-            let q = format!("sys_idIN{}", chunk.join(","));
-            let call = Call::get(table_path(
-                entity_type,
-                &[
-                    ("sysparm_query", q.as_str()),
-                    ("sysparm_exclude_reference_link", "true"),
-                ],
-            ));
-            let (result, _) = self.api.result(&what, &call).await?;
-            rows.extend(records::rows(result, &what)?);
-        }
-        records::entities(&self.api, entity_type, rows).await
+        self.read_keyed(entity_type, None, keys).await
     }
 
+    async fn get_matching(
+        &self,
+        entity_type: &str,
+        query: &str,
+        keys: &[String],
+    ) -> Result<Vec<Entity>> {
+        self.read_keyed(entity_type, Some(query), keys).await
+    }
     async fn create(
         &self,
         entity_type: &str,

@@ -17,6 +17,8 @@ pub struct Metrics {
     pub applied: AtomicU64,
     /// Applies that failed permanently.
     pub failed: AtomicU64,
+    /// Records named by push notifications.
+    pub pushed: AtomicU64,
     buckets: [AtomicU64; BUCKETS_MS.len()],
     latency_count: AtomicU64,
     latency_sum_ms: AtomicU64,
@@ -76,6 +78,12 @@ impl Metrics {
             "twinsync_failed_total",
             "Applies that failed permanently (error entries).",
             &self.failed,
+        );
+        counter(
+            out,
+            "twinsync_pushed_total",
+            "Records named by the platform's push notifications.",
+            &self.pushed,
         );
         let name = "twinsync_sync_latency_seconds";
         let _ = writeln!(

@@ -7,6 +7,8 @@ mod error;
 pub mod metrics;
 mod peer_client;
 mod peer_http;
+mod push;
+mod push_http;
 mod worker;
 
 pub use admin_http::{AdminToken, Role};
@@ -17,6 +19,7 @@ use crate::sealing::{random_bytes, NodeKey};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use peer_client::PeerClient;
+use sha2::Digest;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -50,6 +53,9 @@ pub struct NodeOptions {
     pub lookup: Arc<dyn NodeLookup + Send + Sync>,
     /// API tokens of the admin API.
     pub admin_tokens: Vec<AdminToken>,
+    /// The secret in the push URL (`POST /hooks/{token}`) the platform notifies; no push
+    /// endpoint without one.
+    pub push_token: Option<String>,
 }
 
 /// The shared state of a running node.
@@ -64,6 +70,10 @@ pub(crate) struct Inner {
     pub me: Identity,
     pub lookup: Arc<dyn NodeLookup + Send + Sync>,
     pub admin_tokens: Vec<AdminToken>,
+    /// SHA-256 of the push token, if push is on.
+    pub push_token: Option<[u8; 32]>,
+    /// Records named by push notifications, waiting for the push worker.
+    pub pushed: push::Pushed,
     pub poll_interval: Duration,
     /// Wakes the worker before its interval (a message arrived, something was queued).
     pub wake: Notify,
@@ -117,13 +127,20 @@ impl Node {
             me,
             lookup: options.lookup,
             admin_tokens: options.admin_tokens,
+            push_token: options
+                .push_token
+                .as_deref()
+                .map(|t| sha2::Sha256::digest(t.as_bytes()).into()),
+            pushed: push::Pushed::default(),
             poll_interval: options.poll_interval,
             wake: Notify::new(),
             round_lock: tokio::sync::Mutex::new(()),
             metrics: metrics::Metrics::default(),
         });
         let (stop, stopped) = watch::channel(false);
-        let app = peer_http::router(inner.clone()).merge(admin_http::router(inner.clone()));
+        let app = peer_http::router(inner.clone())
+            .merge(admin_http::router(inner.clone()))
+            .merge(push_http::router(inner.clone()));
         let mut server_stop = stopped.clone();
         let server = tokio::spawn(async move {
             let shutdown = async move {
@@ -136,11 +153,12 @@ impl Node {
                 tracing::error!(error = %e, "the peer server stopped");
             }
         });
+        let pusher = tokio::spawn(push::run(inner.clone(), stopped.clone()));
         let worker = tokio::spawn(worker::run(inner.clone(), stopped));
         Ok(Node {
             inner,
             stop,
-            tasks: vec![server, worker],
+            tasks: vec![server, worker, pusher],
         })
     }
 

@@ -79,7 +79,7 @@ pub(crate) async fn round(inner: &Inner) {
 }
 
 /// The live rule of a connection, or the default one (version 0).
-async fn rule(inner: &Inner, c: &Connection, direction: RuleDirection) -> (String, i64) {
+pub(super) async fn rule(inner: &Inner, c: &Connection, direction: RuleDirection) -> (String, i64) {
     if c.spec.mode == ConnectionMode::Script {
         if let Ok(Some(r)) = inner.store.live_rule(&c.spec.id, direction).await {
             return (r.source, r.version);
@@ -103,7 +103,7 @@ fn new_correlation() -> String {
 
 /// How a local entity came to be considered for sending.
 #[derive(Debug, Clone, Copy)]
-struct How {
+pub(super) struct How {
     /// A trigger matched it: make its twin if there is none.
     create_twin: bool,
     /// Skip it when its version is the node's own last write (no echo). Off when only its
@@ -113,12 +113,12 @@ struct How {
     force: bool,
 }
 
-const TRIGGERED: How = How {
+pub(super) const TRIGGERED: How = How {
     create_twin: true,
     check_own_version: true,
     force: false,
 };
-const TWINNED: How = How {
+pub(super) const TWINNED: How = How {
     create_twin: false,
     check_own_version: true,
     force: false,
@@ -230,7 +230,7 @@ async fn outgoing_message(
 }
 
 /// The messages to send for `entities`: those with something to send.
-async fn messages_for(
+pub(super) async fn messages_for(
     inner: &Inner,
     c: &Connection,
     entities: &[Entity],
@@ -423,7 +423,7 @@ fn secret_of(inner: &Inner, c: &Connection) -> Result<Vec<u8>, NodeError> {
         .map_err(|e| NodeError::Setup(e.to_string()))
 }
 
-async fn send(inner: &Inner, c: &Connection) {
+pub(super) async fn send(inner: &Inner, c: &Connection) {
     let id = &c.spec.id;
     let Ok(secret) = secret_of(inner, c) else {
         tracing::error!(connection = %id, "the connection secret does not open with this node key");

@@ -77,6 +77,9 @@ pub fn sf_connector(url: &str, user: &str, password: &str, settle: Option<Durati
 /// Timestamps have whole seconds: a change is read once its second is over.
 pub const SETTLE: Option<Duration> = Some(Duration::from_secs(1));
 
+/// The push token of test nodes (`POST /hooks/test-push-token-0001`).
+pub const PUSH_TOKEN: &str = "test-push-token-0001";
+
 /// A node on an ephemeral port, polling every 150 ms.
 pub async fn node(
     instance: &str,
@@ -84,15 +87,35 @@ pub async fn node(
     dir: &tempfile::TempDir,
     admin_tokens: Vec<AdminToken>,
 ) -> Node {
+    node_polling(
+        instance,
+        platform,
+        dir,
+        admin_tokens,
+        Duration::from_millis(150),
+    )
+    .await
+}
+
+/// A node on an ephemeral port, polling every `poll` (push tests poll hourly, so what
+/// syncs quickly came by push).
+pub async fn node_polling(
+    instance: &str,
+    platform: Arc<dyn Platform>,
+    dir: &tempfile::TempDir,
+    admin_tokens: Vec<AdminToken>,
+    poll: Duration,
+) -> Node {
     Node::start(NodeOptions {
         instance: instance.into(),
         bind: "127.0.0.1:0".parse().unwrap(),
         public_url: None,
         data_dir: dir.path().join(instance),
         platform,
-        poll_interval: Duration::from_millis(150),
+        poll_interval: poll,
         lookup: Arc::new(StaticUsers::default()),
         admin_tokens,
+        push_token: Some(PUSH_TOKEN.into()),
     })
     .await
     .unwrap()
