@@ -389,11 +389,11 @@ mod tests {
 instance = "acme-sn"
 listen = "127.0.0.1:0"
 poll_interval_ms = 200
+push_token = "a-long-push-token-123"
 [servicenow]
 url = "http://127.0.0.1:9"
 user = "itil"
 password_env = "TWINSYNC_TEST_SN_PASSWORD"
-push_token = "a-long-push-token-123"
 [[tokens]]
 name = "ann"
 role = "admin"
