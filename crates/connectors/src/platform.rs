@@ -164,13 +164,29 @@ impl ChangePage {
     /// A page of `entities` read after `since`: the next page starts after the last one
     /// (or where this one started, when it is empty).
     pub fn after(entities: Vec<Entity>, since: &Watermark, more: bool) -> Self {
-        let next = entities.last().map_or_else(
-            || since.clone(),
-            |e| Watermark {
-                updated_at: e.version.updated_at.clone(),
-                key: e.key.clone(),
-            },
-        );
+        Self::settled_by(entities, since, more, |_| true)
+    }
+
+    /// A page whose watermark moves only past its settled prefix: entities changed too
+    /// recently for their timestamp to be final (`settled` false, always at the end of a
+    /// page in change order) are handed out now and read again once settled.
+    pub fn settled_by(
+        entities: Vec<Entity>,
+        since: &Watermark,
+        more: bool,
+        settled: impl Fn(&Entity) -> bool,
+    ) -> Self {
+        let next = entities
+            .iter()
+            .take_while(|e| settled(e))
+            .last()
+            .map_or_else(
+                || since.clone(),
+                |e| Watermark {
+                    updated_at: e.version.updated_at.clone(),
+                    key: e.key.clone(),
+                },
+            );
         ChangePage {
             entities,
             next,
@@ -232,7 +248,10 @@ pub trait Platform: Send + Sync {
     async fn validate_query(&self, entity_type: &str, query: &str) -> Result<()>;
 
     /// Records of `entity_type` matching `query` (all when `None`) and updated after
-    /// `since`, oldest change first, at most `limit` of them.
+    /// `since`, oldest change first, at most `limit` of them. Records changed within the
+    /// settle window come last and the page's watermark stops before them: they are read
+    /// again once their second is over (a node skips an unchanged replica), so a poll sees
+    /// a change at once without missing one made later in the same second.
     async fn changes(
         &self,
         entity_type: &str,

@@ -114,13 +114,21 @@ async fn ten_thousand_changes_sharing_timestamps_are_read_once_each_in_order() {
 }
 
 #[tokio::test]
-async fn the_settle_window_holds_back_changes_of_the_last_seconds() {
+async fn the_watermark_stops_before_changes_of_the_settle_window() {
     let sf = start(3).await; // seeded in the past
     let c = sf.connector_with(|cfg| cfg.settle = Some(std::time::Duration::from_secs(30)));
     let fresh = sf.seed_cases(1).await;
-    let (seen, _, _) = drain(&c, None, Watermark::start(), 10).await;
-    assert_eq!(seen.len(), 3);
-    assert!(seen.iter().all(|(_, k)| *k != fresh[0]));
-    let (all, _, _) = drain(&sf.connector(), None, Watermark::start(), 10).await;
+    let (seen, wm, _) = drain(&c, None, Watermark::start(), 10).await;
+    assert_eq!(seen.len(), 4, "a fresh change is handed out at once");
+    assert_eq!(seen[3].1, fresh[0], "after the settled ones");
+    assert_eq!(wm.key, seen[2].1, "the watermark stops before it");
+    // It is read again until its second is settled.
+    let (again, next, _) = drain(&c, None, wm.clone(), 10).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].1, fresh[0]);
+    assert_eq!(next, wm);
+    // Without the window the watermark passes it.
+    let (all, past, _) = drain(&sf.connector(), None, Watermark::start(), 10).await;
     assert_eq!(all.len(), 4);
+    assert_eq!(past.key, fresh[0]);
 }

@@ -113,7 +113,7 @@ async fn ten_thousand_changes_sharing_timestamps_are_read_once_each_in_order() {
 }
 
 #[tokio::test]
-async fn the_settle_window_holds_back_changes_of_the_last_seconds() {
+async fn the_watermark_stops_before_changes_of_the_settle_window() {
     let sn = start(0).await;
     seed_shared_timestamps(&sn, 3, 1).await;
     let c = sn.connector_with(|config| config.settle = Some(std::time::Duration::from_secs(30)));
@@ -127,10 +127,17 @@ async fn the_settle_window_holds_back_changes_of_the_last_seconds() {
         )
         .await
         .unwrap();
-    let (seen, _, _) = drain(&c, None, Watermark::start(), 10).await;
-    assert_eq!(seen.len(), 3);
-    assert!(seen.iter().all(|(_, k)| *k != fresh.key));
-    // Without the window the fresh record is there too.
-    let (all, _, _) = drain(&sn.connector(), None, Watermark::start(), 10).await;
+    let (seen, wm, _) = drain(&c, None, Watermark::start(), 10).await;
+    assert_eq!(seen.len(), 4, "a fresh change is handed out at once");
+    assert_eq!(seen[3].1, fresh.key, "after the settled ones");
+    assert_eq!(wm.key, seen[2].1, "the watermark stops before it");
+    // It is read again until its second is settled.
+    let (again, next, _) = drain(&c, None, wm.clone(), 10).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].1, fresh.key);
+    assert_eq!(next, wm);
+    // Without the window the watermark passes it.
+    let (all, past, _) = drain(&sn.connector(), None, Watermark::start(), 10).await;
     assert_eq!(all.len(), 4);
+    assert_eq!(past.key, fresh.key);
 }

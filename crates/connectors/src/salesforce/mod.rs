@@ -398,14 +398,22 @@ impl Platform for Salesforce {
             &records::select(&d),
             trigger.as_deref(),
             since,
-            self.cutoff().as_deref(),
+            None,
             limit + 1,
         );
+        let cutoff = self
+            .cutoff()
+            .and_then(|c| twinsync_query::soql::parse_sf_datetime(&c));
         let mut rows = self.api.query_all(&what, &text).await?;
         let more = rows.len() > limit;
         rows.truncate(limit);
         let entities = self.entities(&object, rows).await?;
-        Ok(ChangePage::after(entities, since, more))
+        Ok(ChangePage::settled_by(entities, since, more, |e| {
+            cutoff.is_none_or(|c| {
+                twinsync_query::soql::parse_sf_datetime(&e.version.updated_at)
+                    .is_some_and(|t| t < c)
+            })
+        }))
     }
 
     fn clock(&self) -> chrono::DateTime<chrono::Utc> {

@@ -269,7 +269,8 @@ impl Platform for ServiceNow {
     ) -> Result<ChangePage> {
         self.check_table(entity_type)?;
         let what = format!("read changed {entity_type} records");
-        let q = feed::change_query(query, since, self.cutoff().as_deref());
+        let q = feed::change_query(query, since, None);
+        let cutoff = self.cutoff();
         let limit = limit.clamp(1, 10_000).to_string();
         let call = Call::get(table_path(
             entity_type,
@@ -283,7 +284,12 @@ impl Platform for ServiceNow {
         let rows = rows(result, &what)?;
         let more = more_than(&answer, rows.len());
         let entities = records::entities(&self.api, entity_type, rows).await?;
-        Ok(ChangePage::after(entities, since, more))
+        // `YYYY-MM-DD HH:MM:SS` sorts as text.
+        Ok(ChangePage::settled_by(entities, since, more, |e| {
+            cutoff
+                .as_deref()
+                .is_none_or(|c| e.version.updated_at.as_str() < c)
+        }))
     }
 
     fn clock(&self) -> chrono::DateTime<chrono::Utc> {

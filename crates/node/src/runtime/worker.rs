@@ -263,6 +263,8 @@ async fn drain_feed(
             .changes(entity_type, query, &watermark, PAGE)
             .await?;
         let messages = messages_for(inner, c, &page.entities, (&rule_text, version), how).await?;
+        // A full page of changes too fresh to settle: the rest waits for the next round.
+        let stuck = page.next == watermark;
         watermark = page.next;
         if !messages.is_empty() || !page.entities.is_empty() {
             inner
@@ -274,7 +276,7 @@ async fn drain_feed(
                 })
                 .await?;
         }
-        if !page.more {
+        if !page.more || stuck {
             break;
         }
     }
