@@ -465,6 +465,12 @@ pub struct BenchSyncArgs {
     /// Give up after this long.
     #[arg(long, value_name = "SECONDS", default_value_t = 900)]
     pub timeout: u64,
+    /// Single changes timed one at a time, in poll mode and then in push mode.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub latency_samples: usize,
+    /// Push the backlog too: the ServiceNow sandbox notifies its node of every incident.
+    #[arg(long)]
+    pub push: bool,
 }
 
 /// Which sandbox a benchmark drives.

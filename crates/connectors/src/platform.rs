@@ -124,6 +124,9 @@ pub struct ChangePage {
     pub next: Watermark,
     /// True when more changed records were waiting beyond this page.
     pub more: bool,
+    /// How many entities at the end of the page lie beyond `next` (changed within the
+    /// settle window): they come again in the next page.
+    pub unsettled: usize,
 }
 
 /// The lists of a record that can change on their own.
@@ -176,18 +179,16 @@ impl ChangePage {
         more: bool,
         settled: impl Fn(&Entity) -> bool,
     ) -> Self {
-        let next = entities
-            .iter()
-            .take_while(|e| settled(e))
-            .last()
-            .map_or_else(
-                || since.clone(),
-                |e| Watermark {
-                    updated_at: e.version.updated_at.clone(),
-                    key: e.key.clone(),
-                },
-            );
+        let prefix = entities.iter().take_while(|e| settled(e)).count();
+        let next = entities[..prefix].last().map_or_else(
+            || since.clone(),
+            |e| Watermark {
+                updated_at: e.version.updated_at.clone(),
+                key: e.key.clone(),
+            },
+        );
         ChangePage {
+            unsettled: entities.len() - prefix,
             entities,
             next,
             more,

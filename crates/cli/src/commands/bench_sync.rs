@@ -2,13 +2,16 @@
 //! node for each, a Basic-mode connection, a trigger matching every incident — and N new
 //! incidents filed through the ServiceNow Batch API as fast as it takes them. Reports how
 //! long until every one is a Salesforce case, the latency from detection to apply, API
-//! calls per synced change, and the process's CPU time and peak memory.
+//! calls per synced change, and the process's CPU time and peak memory. Then single
+//! changes one at a time, from the incident's create to the case's apply: first with
+//! polling only, then with the sandbox pushing each change to its node.
 
 use crate::cli::BenchSyncArgs;
 use anyhow::{bail, Context};
 use base64::Engine;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use twinsync_connectors::salesforce::{Salesforce, SalesforceAuth, SalesforceConfig};
@@ -45,6 +48,77 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     }
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
+}
+
+/// The push token of the benchmark's nodes.
+const PUSH_TOKEN: &str = "bench-push-token-0001";
+
+/// Registers the stand-in for a business rule that pushes every incident change to `node`.
+async fn push_incidents(http: &reqwest::Client, sn_url: &str, node: &Node) -> anyhow::Result<()> {
+    let r = http
+        .post(format!("{sn_url}/sandbox/webhooks"))
+        .basic_auth("admin", Some("admin"))
+        .json(&json!({"url": format!("{}/hooks/{PUSH_TOKEN}", node.url()), "table": "incident"}))
+        .send()
+        .await?;
+    if !r.status().is_success() {
+        bail!(
+            "the ServiceNow sandbox refused the webhook: {}",
+            r.text().await?
+        );
+    }
+    Ok(())
+}
+
+/// Files `n` incidents one at a time, each once the previous one is a case, and answers
+/// how long each took from its create call to the case's apply (milliseconds). A pause of
+/// up to `spread` between them keeps the samples from lining up with the poll timer.
+async fn one_at_a_time(
+    http: &reqwest::Client,
+    sn_url: &str,
+    sf_node: &Node,
+    n: usize,
+    spread: Duration,
+    label: &str,
+) -> anyhow::Result<Vec<u64>> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let before = sf_node.metrics().applied.load(Ordering::Relaxed);
+        let t0 = Instant::now();
+        let r = http
+            .post(format!("{sn_url}/api/now/table/incident"))
+            .basic_auth("admin", Some("admin"))
+            .json(&json!({"short_description": format!("{label} {i}"), "urgency": "2"}))
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            bail!("the ServiceNow sandbox refused an incident: {}", r.status());
+        }
+        while sf_node.metrics().applied.load(Ordering::Relaxed) == before {
+            if t0.elapsed() > Duration::from_secs(30) {
+                bail!("{label} change {i} did not sync within 30 s");
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        out.push(t0.elapsed().as_millis() as u64);
+        // Sub-second clock digits are spread evenly enough to place the next change.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let gap = spread.mul_f64(f64::from(nanos % 1000) / 1000.0);
+        tokio::time::sleep(gap + Duration::from_millis(20)).await;
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+fn p50_95_99(sorted: &[u64]) -> String {
+    format!(
+        "{} / {} / {} ms",
+        percentile(sorted, 0.50),
+        percentile(sorted, 0.95),
+        percentile(sorted, 0.99)
+    )
 }
 
 /// Runs the benchmark and prints its table.
@@ -104,7 +178,7 @@ pub async fn run(args: BenchSyncArgs) -> anyhow::Result<()> {
             poll_interval: Duration::from_millis(args.poll_ms),
             lookup: Arc::new(StaticUsers::default()),
             admin_tokens: Vec::new(),
-            push_token: None,
+            push_token: Some(PUSH_TOKEN.into()),
         })
     };
     let sn_node = start_node("sn", Arc::new(ServiceNow::new(snc)?)).await?;
@@ -133,6 +207,9 @@ pub async fn run(args: BenchSyncArgs) -> anyhow::Result<()> {
 
     // File the incidents, 100 per Batch API call.
     let http = reqwest::Client::new();
+    if args.push {
+        push_incidents(&http, sn_box.base_url(), &sn_node).await?;
+    }
     let b64 = base64::engine::general_purpose::STANDARD;
     let started = Instant::now();
     for chunk in (0..args.changes).collect::<Vec<_>>().chunks(100) {
@@ -205,7 +282,8 @@ pub async fn run(args: BenchSyncArgs) -> anyhow::Result<()> {
     println!("| measure | value |");
     println!("|---|---|");
     println!(
-        "| changes synced (new incidents → cases, poll mode) | {} |",
+        "| changes synced (new incidents → cases, {} mode) | {} |",
+        if args.push { "push" } else { "poll" },
         args.changes
     );
     println!(
@@ -233,6 +311,39 @@ pub async fn run(args: BenchSyncArgs) -> anyhow::Result<()> {
         "| peak resident memory, whole process | {} |",
         peak_rss_mb().map_or("n/a".into(), |m| format!("{m:.0} MB"))
     );
+    if args.latency_samples > 0 {
+        let poll = Duration::from_millis(args.poll_ms);
+        if !args.push {
+            let polled = one_at_a_time(
+                &http,
+                sn_box.base_url(),
+                &sf_node,
+                args.latency_samples,
+                poll,
+                "poll",
+            )
+            .await?;
+            println!(
+                "| single change create → apply, poll mode ({} ms interval), p50 / p95 / p99 | {} |",
+                args.poll_ms,
+                p50_95_99(&polled)
+            );
+            push_incidents(&http, sn_box.base_url(), &sn_node).await?;
+        }
+        let pushed = one_at_a_time(
+            &http,
+            sn_box.base_url(),
+            &sf_node,
+            args.latency_samples,
+            poll,
+            "push",
+        )
+        .await?;
+        println!(
+            "| single change create → apply, push mode, p50 / p95 / p99 | {} |",
+            p50_95_99(&pushed)
+        );
+    }
     sn_node.shutdown().await;
     sf_node.shutdown().await;
     sn_box.shutdown().await;

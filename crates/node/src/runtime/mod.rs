@@ -74,6 +74,8 @@ pub(crate) struct Inner {
     pub push_token: Option<[u8; 32]>,
     /// Records named by push notifications, waiting for the push worker.
     pub pushed: push::Pushed,
+    /// What each feed handed out before it settled.
+    pub unsettled: worker::Unsettled,
     pub poll_interval: Duration,
     /// Wakes the worker before its interval (a message arrived, something was queued).
     pub wake: Notify,
@@ -132,6 +134,7 @@ impl Node {
                 .as_deref()
                 .map(|t| sha2::Sha256::digest(t.as_bytes()).into()),
             pushed: push::Pushed::default(),
+            unsettled: worker::Unsettled::default(),
             poll_interval: options.poll_interval,
             wake: Notify::new(),
             round_lock: tokio::sync::Mutex::new(()),

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::Utc;
 use futures_util::StreamExt;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -230,10 +231,10 @@ async fn outgoing_message(
 }
 
 /// The messages to send for `entities`: those with something to send.
-pub(super) async fn messages_for(
+pub(super) async fn messages_for<'a>(
     inner: &Inner,
     c: &Connection,
-    entities: &[Entity],
+    entities: impl IntoIterator<Item = &'a Entity>,
     rule: (&str, i64),
     how: How,
 ) -> Result<Vec<Outgoing>, NodeError> {
@@ -246,10 +247,34 @@ pub(super) async fn messages_for(
     Ok(messages)
 }
 
+/// A feed's view of the changes it handed out before they settled: key → version stamp.
+/// Such changes come again in every page until they settle; one already looked at in the
+/// same version is skipped, so a busy feed does not redo the same work every round.
+#[derive(Default)]
+pub(crate) struct Unsettled(std::sync::Mutex<HashMap<String, HashMap<String, String>>>);
+
+impl Unsettled {
+    fn of(&self, feed: &str) -> HashMap<String, String> {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(feed).cloned().unwrap_or_default()
+    }
+
+    fn set(&self, feed: &str, tail: HashMap<String, String>) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if tail.is_empty() {
+            map.remove(feed);
+        } else {
+            map.insert(feed.to_string(), tail);
+        }
+    }
+}
+
 /// Reads a feed page by page, queueing messages and moving its watermark with each page.
+#[allow(clippy::too_many_arguments)]
 async fn drain_feed(
     inner: &Inner,
     c: &Connection,
+    feed: &str,
     entity_type: &str,
     query: Option<&str>,
     mut watermark: Watermark,
@@ -262,7 +287,19 @@ async fn drain_feed(
             .platform
             .changes(entity_type, query, &watermark, PAGE)
             .await?;
-        let messages = messages_for(inner, c, &page.entities, (&rule_text, version), how).await?;
+        let settled = page.entities.len() - page.unsettled;
+        let seen = inner.unsettled.of(feed);
+        let mut todo: Vec<&Entity> = Vec::with_capacity(page.entities.len());
+        for (i, e) in page.entities.iter().enumerate() {
+            if i < settled || seen.get(&e.key) != Some(&e.version.stamp) {
+                todo.push(e);
+            }
+        }
+        let messages = messages_for(inner, c, todo, (&rule_text, version), how).await?;
+        let tail: HashMap<String, String> = page.entities[settled..]
+            .iter()
+            .map(|e| (e.key.clone(), e.version.stamp.clone()))
+            .collect();
         // A full page of changes too fresh to settle: the rest waits for the next round.
         let stuck = page.next == watermark;
         watermark = page.next;
@@ -276,6 +313,7 @@ async fn drain_feed(
                 })
                 .await?;
         }
+        inner.unsettled.set(feed, tail);
         if !page.more || stuck {
             break;
         }
@@ -297,6 +335,7 @@ async fn detect(inner: &Inner, c: &Connection) {
         if let Err(e) = drain_feed(
             inner,
             c,
+            &format!("{id}/trigger/{trigger_id}"),
             &t.spec.entity_type,
             Some(&t.spec.query),
             t.watermark.clone(),
@@ -339,6 +378,7 @@ async fn detect(inner: &Inner, c: &Connection) {
         if let Err(e) = drain_feed(
             inner,
             c,
+            &format!("{id}/twins/{entity_type}"),
             &entity_type,
             None,
             wm,
