@@ -6,62 +6,8 @@
 mod support;
 
 use serde_json::{json, Value};
-use std::path::Path;
 use std::time::{Duration, Instant};
-use support::{http, temp_dir, twinsync, Running};
-
-const TOKEN: &str = "test-admin-token";
-
-fn admin(node: &str, args: &[&str]) -> String {
-    let out = twinsync()
-        .args(args)
-        .args(["--node", node, "--token", TOKEN])
-        .output()
-        .unwrap();
-    let printed = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "twinsync {args:?} failed:\n{printed}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    printed
-}
-
-/// A node's configuration on a fixed free port: a restarted node must be found where the
-/// other node knows it.
-fn write_config(dir: &Path, name: &str, platform: &str) -> std::path::PathBuf {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let path = dir.join(format!("{name}.toml"));
-    std::fs::write(
-        &path,
-        format!(
-            "instance = \"{name}\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"{name}-data\"\npoll_interval_ms = 200\n{platform}\n[[tokens]]\nname = \"test\"\nrole = \"admin\"\ntoken = \"{TOKEN}\"\n"
-        ),
-    )
-    .unwrap();
-    path
-}
-
-fn sf_token(sf: &str) -> String {
-    let v: Value = http()
-        .post(format!("{sf}/services/oauth2/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", "twinsync"),
-            ("client_secret", "twinsync-secret"),
-            ("username", "admin@example.com"),
-            ("password", "admin"),
-        ])
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    v["access_token"].as_str().unwrap().to_string()
-}
+use support::{admin, http, sf_token, temp_dir, write_config, Running};
 
 fn cases_named(sf: &str, token: &str, subject: &str) -> usize {
     let q: String = url::form_urlencoded::byte_serialize(

@@ -98,6 +98,7 @@ fn message(entity: &Entity, replica: &[u8]) -> ReplicaMessage {
         entity: RecordRef::of(entity),
         rule_version: 1,
         detected_at: None,
+        based_on: None,
     }
 }
 
@@ -439,6 +440,7 @@ async fn a_script_error_is_permanent_and_names_its_line() {
         entity: RecordRef::default(),
         rule_version: 1,
         detected_at: None,
+        based_on: None,
     };
     let err = apply(
         &Target {

@@ -1,8 +1,9 @@
 //! Running the `twinsync` binary as a child process in tests.
 #![allow(dead_code)]
 
+use serde_json::Value;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -89,6 +90,62 @@ impl Drop for Running {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The admin token of test nodes.
+pub const TOKEN: &str = "test-admin-token";
+
+/// Runs an admin command against `node`, asserting it succeeds; answers what it printed.
+pub fn admin(node: &str, args: &[&str]) -> String {
+    let out = twinsync()
+        .args(args)
+        .args(["--node", node, "--token", TOKEN])
+        .output()
+        .unwrap();
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "twinsync {args:?} failed:\n{printed}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    printed
+}
+
+/// A node's configuration on a fixed free port: a restarted node must be found where the
+/// other node knows it.
+pub fn write_config(dir: &Path, name: &str, platform: &str) -> std::path::PathBuf {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "instance = \"{name}\"\nlisten = \"127.0.0.1:{port}\"\ndata_dir = \"{name}-data\"\npoll_interval_ms = 200\n{platform}\n[[tokens]]\nname = \"test\"\nrole = \"admin\"\ntoken = \"{TOKEN}\"\n"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// An access token of the Salesforce sandbox's admin user.
+pub fn sf_token(sf: &str) -> String {
+    let v: Value = http()
+        .post(format!("{sf}/services/oauth2/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "twinsync"),
+            ("client_secret", "twinsync-secret"),
+            ("username", "admin@example.com"),
+            ("password", "admin"),
+        ])
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    v["access_token"].as_str().unwrap().to_string()
 }
 
 pub fn http() -> reqwest::blocking::Client {

@@ -96,7 +96,7 @@ pub struct Received<'a> {
 }
 
 /// What the apply did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     /// The local record.
     pub local: LocalRecord,
@@ -114,6 +114,9 @@ pub struct Outcome {
     /// Fields changed on both sides since the last apply: the other side's value was
     /// written (the rule for true conflicts), and the node logs them.
     pub conflicts: Vec<String>,
+    /// The local entity as read before writing (none when it was created now): the node
+    /// checks it for local edits not sent yet, which the write must not hide.
+    pub before: Option<Entity>,
 }
 
 /// Entity keys that are not platform fields.
@@ -154,7 +157,7 @@ pub async fn apply(target: &Target<'_>, received: &Received<'_>) -> Result<Outco
         .map_or(received.default_type, |l| l.entity_type.as_str());
     // The script's values are not `Send`: they live only in this block, never across an
     // await, so the apply can run on any worker thread.
-    let (applied, baseline) = {
+    let (applied, baseline, echo) = {
         let script = Script::compile("incoming", received.rule).map_err(first_error)?;
         let ctx = RunContext {
             limits: Limits::default(),
@@ -179,7 +182,16 @@ pub async fn apply(target: &Target<'_>, received: &Received<'_>) -> Result<Outco
             ),
             _ => None,
         };
-        (applied, baseline)
+        // What the rule makes of this side's own replica that the other side had applied:
+        // a field set the same way is this side's value coming back, not an edit there.
+        let echo = match (&received.message.based_on, &entity) {
+            (Some(ours), Some(_)) => script
+                .run_incoming(&before, ours, None, false, &ctx)
+                .ok()
+                .map(|r| r.entity),
+            _ => None,
+        };
+        (applied, baseline, echo)
     };
     let entity_type = match &entity {
         Some(e) => e.entity_type.clone(),
@@ -195,6 +207,10 @@ pub async fn apply(target: &Target<'_>, received: &Received<'_>) -> Result<Outco
         .iter()
         .filter(|(k, _)| !NOT_FIELDS.contains(&k.as_str()))
         .filter(|(k, v)| {
+            if entity.is_some() && echo.as_ref().and_then(|e| e.get(k.as_str())) == Some(*v) {
+                // The other side holds this value because this side sent it.
+                return false;
+            }
             let Some(base) = &baseline else {
                 return true;
             };
@@ -379,6 +395,7 @@ pub async fn apply(target: &Target<'_>, received: &Received<'_>) -> Result<Outco
         comments,
         attachments,
         conflicts,
+        before: entity,
     })
 }
 

@@ -21,6 +21,11 @@ pub struct ReplicaMessage {
     /// When the sending node detected the change (Unix milliseconds), for latency figures.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detected_at: Option<i64>,
+    /// The receiver's own replica that the sender had applied when it built this one: a
+    /// field the sender holds only because the receiver sent it is no edit of the
+    /// sender's, and must not overwrite a newer local value that crossed it on the way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub based_on: Option<serde_json::Value>,
 }
 
 /// A record as the other side shows it (for links in the console and the ack).

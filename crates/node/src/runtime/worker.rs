@@ -199,6 +199,10 @@ async fn outgoing_message(
         entity: RecordRef::of(e),
         rule_version: version,
         detected_at: Some(Utc::now().timestamp_millis()),
+        based_on: twin
+            .previous
+            .as_deref()
+            .and_then(|p| serde_json::from_str(p).ok()),
     };
     inner
         .metrics
@@ -712,9 +716,7 @@ async fn apply_one(
                 tracing::warn!(connection = %id, twin = %m.correlation, fields = ?outcome.conflicts, "conflicting edits");
             }
             let ack = serde_json::json!({"entity": record_ref(&outcome.local)}).to_string();
-            // What this side would send now, the other side has just sent: remember its
-            // hash so the write is not echoed back.
-            let known = known_hash(inner, c, &outcome.local, &m.correlation).await;
+            let (own_version, known) = after_apply(inner, c, &twin, &outcome).await;
             inner
                 .store
                 .applied(done(
@@ -724,7 +726,7 @@ async fn apply_one(
                             local: Some(outcome.local),
                             remote: Some(message.entity.clone().into_local()),
                             previous: Some(message.replica.to_string()),
-                            own_version: outcome.own_version,
+                            own_version,
                             last_sent_hash: known,
                         },
                     )),
@@ -887,6 +889,68 @@ pub(crate) async fn bulk_exalate(
 
 /// The hash of the replica the outgoing rule makes of a local record now (after an
 /// apply), or `None` when it cannot be made.
+/// What to remember after an apply: the version the node wrote (its own echo to skip)
+/// and the hash of what it would send now (the other side has just sent it). Neither when
+/// the record had local edits not yet sent before the write, or changed again after it:
+/// those edits must still go out, so the next detection sends the record.
+async fn after_apply(
+    inner: &Inner,
+    c: &Connection,
+    twin: &twinsync_store::Twin,
+    outcome: &crate::engine::incoming::Outcome,
+) -> (Option<String>, Option<String>) {
+    if let Some(before) = &outcome.before {
+        let links = inner
+            .store
+            .links(&c.spec.id, &twin.correlation)
+            .await
+            .unwrap_or_default();
+        let (rule_text, _) = rule(inner, c, RuleDirection::Outgoing).await;
+        let unsent = extract(&rule_text, before, &links, inner.lookup.as_ref())
+            .map(|x| twin.last_sent_hash.as_deref() != Some(x.hash.as_str()))
+            .unwrap_or(false);
+        if unsent {
+            // No stamp equals the empty one: the write is not taken for an echo.
+            return (Some(String::new()), None);
+        }
+    }
+    let Some(written) = outcome.own_version.clone() else {
+        return (None, None);
+    };
+    match current_entity(inner, &outcome.local).await {
+        Some(now)
+            if now.version.stamp == written && now.version.updated_by == inner.me.writes_as =>
+        {
+            let known = current_replica_of(inner, c, &now, &twin.correlation)
+                .await
+                .map(|x| x.hash);
+            (Some(written), known)
+        }
+        // Someone wrote after the node: the feed sends their change.
+        _ => (Some(written), None),
+    }
+}
+
+async fn current_entity(inner: &Inner, local: &LocalRecord) -> Option<Entity> {
+    inner
+        .platform
+        .get(&local.entity_type, std::slice::from_ref(&local.key))
+        .await
+        .ok()?
+        .pop()
+}
+
+async fn current_replica_of(
+    inner: &Inner,
+    c: &Connection,
+    e: &Entity,
+    correlation: &str,
+) -> Option<crate::engine::outgoing::Extracted> {
+    let links = inner.store.links(&c.spec.id, correlation).await.ok()?;
+    let (rule_text, _) = rule(inner, c, RuleDirection::Outgoing).await;
+    extract(&rule_text, e, &links, inner.lookup.as_ref()).ok()
+}
+
 async fn known_hash(
     inner: &Inner,
     c: &Connection,
@@ -905,15 +969,8 @@ async fn current_replica(
     local: &LocalRecord,
     correlation: &str,
 ) -> Option<crate::engine::outgoing::Extracted> {
-    let e = inner
-        .platform
-        .get(&local.entity_type, std::slice::from_ref(&local.key))
-        .await
-        .ok()?
-        .pop()?;
-    let links = inner.store.links(&c.spec.id, correlation).await.ok()?;
-    let (rule_text, _) = rule(inner, c, RuleDirection::Outgoing).await;
-    extract(&rule_text, &e, &links, inner.lookup.as_ref()).ok()
+    let e = current_entity(inner, local).await?;
+    current_replica_of(inner, c, &e, correlation).await
 }
 
 /// A `Link` from the other side (bulk connect): the named local record becomes the twin's,
