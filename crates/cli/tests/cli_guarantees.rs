@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{admin, http, rand_suffix, sf_token, temp_dir, write_config, Running};
+use support::{admin, http, rand_suffix, sf_token, start_pair, Pair, Running};
 
 const TWINS: usize = 20;
 const UPDATES_PER_SIDE: usize = 1000;
@@ -63,50 +63,16 @@ fn start_node(config: &Path) -> Running {
 
 #[test]
 fn kill_9_at_random_points_of_2000_updates_loses_and_duplicates_nothing() {
-    let dir = temp_dir();
-    let sn = Running::start(&["sandbox", "servicenow", "--port", "0", "--seed", "0"]);
-    let sf = Running::start(&[
-        "sandbox",
-        "salesforce",
-        "--port",
-        "0",
-        "--seed",
-        "0",
-        "--custom-field",
-        "Case.TwinSync_Key__c:string:external:unique",
-    ]);
-    let sn_cfg = write_config(
-        &dir,
-        "sn-node",
-        &format!(
-            "[servicenow]\nurl = \"{}\"\nuser = \"itil\"\npassword = \"itil\"\nsettle_secs = 1\n",
-            sn.url
-        ),
-    );
-    let sf_cfg = write_config(
-        &dir,
-        "sf-node",
-        &format!(
-            "[salesforce]\nlogin_url = \"{}\"\nclient_id = \"twinsync\"\nclient_secret = \"twinsync-secret\"\nusername = \"integration@example.com\"\npassword = \"integration\"\nsettle_secs = 1\n",
-            sf.url
-        ),
-    );
-    let sn_node = start_node(&sn_cfg);
-    let sf_node = start_node(&sf_cfg);
-    let printed = admin(
-        &sn_node.url,
-        &["connection", "initiate", "--remote-url", &sf_node.url],
-    );
-    let code = printed.lines().last().unwrap().trim().to_string();
-    let id = printed
-        .lines()
-        .next()
-        .unwrap()
-        .split(['(', ')'])
-        .nth(1)
-        .unwrap()
-        .to_string();
-    admin(&sf_node.url, &["connection", "accept", &code]);
+    let Pair {
+        dir,
+        sn,
+        sf,
+        sn_cfg,
+        sf_cfg,
+        sn_node,
+        sf_node,
+        id,
+    } = start_pair(&[]);
     admin(
         &sn_node.url,
         &[

@@ -7,7 +7,7 @@ mod support;
 
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use support::{admin, http, sf_token, temp_dir, write_config, Running};
+use support::{admin, http, sf_token, start_pair, Pair, Running};
 
 fn cases_named(sf: &str, token: &str, subject: &str) -> usize {
     let q: String = url::form_urlencoded::byte_serialize(
@@ -44,59 +44,16 @@ fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
 
 #[test]
 fn nodes_as_processes_sync_and_survive_a_kill() {
-    let dir = temp_dir();
-    let sn = Running::start(&["sandbox", "servicenow", "--port", "0", "--seed", "0"]);
-    let sf = Running::start(&[
-        "sandbox",
-        "salesforce",
-        "--port",
-        "0",
-        "--seed",
-        "0",
-        "--custom-field",
-        "Case.TwinSync_Key__c:string:external:unique",
-    ]);
-    let sn_cfg = write_config(
-        &dir,
-        "sn-node",
-        &format!(
-            "[servicenow]\nurl = \"{}\"\nuser = \"itil\"\npassword = \"itil\"\nsettle_secs = 1\n",
-            sn.url
-        ),
-    );
-    let sf_cfg = write_config(
-        &dir,
-        "sf-node",
-        &format!(
-            "[salesforce]\nlogin_url = \"{}\"\nclient_id = \"twinsync\"\nclient_secret = \"twinsync-secret\"\nusername = \"integration@example.com\"\npassword = \"integration\"\nsettle_secs = 1\n",
-            sf.url
-        ),
-    );
-    let sn_node = Running::start(&["node", "--config", sn_cfg.to_str().unwrap()]);
-    let sf_node = Running::start(&["node", "--config", sf_cfg.to_str().unwrap()]);
-
-    let printed = admin(
-        &sn_node.url,
-        &[
-            "connection",
-            "initiate",
-            "--remote-url",
-            &sf_node.url,
-            "--name",
-            "support-sales",
-        ],
-    );
-    let code = printed.lines().last().unwrap().trim().to_string();
-    let id = printed
-        .lines()
-        .next()
-        .unwrap()
-        .split(['(', ')'])
-        .nth(1)
-        .unwrap()
-        .to_string();
-    let accepted = admin(&sf_node.url, &["connection", "accept", &code]);
-    assert!(accepted.contains("is active"), "{accepted}");
+    let Pair {
+        dir,
+        sn,
+        sf,
+        sn_cfg,
+        sn_node,
+        sf_node,
+        id,
+        ..
+    } = start_pair(&["--name", "support-sales"]);
     let listed = admin(&sn_node.url, &["connection", "list"]);
     assert!(
         listed.contains("support-sales") && listed.contains("active"),

@@ -13,7 +13,7 @@ use twinsync_connectors::salesforce::Salesforce;
 use twinsync_connectors::servicenow::ServiceNow;
 use twinsync_connectors::Platform;
 use twinsync_model::{ConnectionMode, ConnectionStatus, RuleDirection};
-use twinsync_node::{Initiate, Node};
+use twinsync_node::Node;
 use twinsync_sandbox::salesforce::SalesforceSandbox;
 use twinsync_sandbox::servicenow::ServiceNowSandbox;
 use twinsync_store::{NewTrigger, Store};
@@ -52,17 +52,7 @@ async fn pair() -> Pair {
         Vec::new(),
     )
     .await;
-    let (_, code) = sn_node
-        .initiate(Initiate {
-            remote_url: sf_node.url().to_string(),
-            mode: ConnectionMode::Script,
-            name: None,
-            remote_instance: None,
-            description: String::new(),
-        })
-        .await
-        .unwrap();
-    let id = sf_node.accept(&code).await.unwrap().spec.id;
+    let id = support::connect(&sn_node, &sf_node, ConnectionMode::Script).await;
     Pair {
         sn_person: support::sn_connector(snb.base_url(), "admin", SETTLE),
         sf_person: support::sf_connector(sfb.base_url(), "admin@example.com", "admin", SETTLE),

@@ -14,7 +14,7 @@ use support::{eventually, node_polling, sandboxes, PUSH_TOKEN, SETTLE};
 use twinsync_connectors::salesforce::Salesforce;
 use twinsync_connectors::{Entity, Platform, Watermark};
 use twinsync_model::ConnectionMode;
-use twinsync_node::{Initiate, Node};
+use twinsync_node::Node;
 use twinsync_store::{NewTrigger, Store};
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -73,17 +73,7 @@ async fn setup() -> Setup {
         HOUR,
     )
     .await;
-    let (_, code) = sn_node
-        .initiate(Initiate {
-            remote_url: sf_node.url().to_string(),
-            mode: ConnectionMode::Basic,
-            name: None,
-            remote_instance: None,
-            description: String::new(),
-        })
-        .await
-        .unwrap();
-    let id = sf_node.accept(&code).await.unwrap().spec.id;
+    let id = support::connect(&sn_node, &sf_node, ConnectionMode::Basic).await;
     sn_node
         .add_trigger(NewTrigger {
             connection_id: id.clone(),

@@ -360,17 +360,7 @@ async fn bulk_connect_links_existing_records_and_unexalate_unlinks_them() {
     .await;
     let sn_person = sn_connector(snb.base_url(), "admin");
     let sf_person = sf_connector(sfb.base_url(), "admin@example.com", "admin");
-    let (_, code) = sn_node
-        .initiate(Initiate {
-            remote_url: sf_node.url().to_string(),
-            mode: ConnectionMode::Basic,
-            name: None,
-            remote_instance: None,
-            description: String::new(),
-        })
-        .await
-        .unwrap();
-    let id = sf_node.accept(&code).await.unwrap().spec.id;
+    let id = support::connect(&sn_node, &sf_node, ConnectionMode::Basic).await;
     // The same problem, filed on both sides before the connection existed.
     let inc = sn_person
         .create(
@@ -516,17 +506,7 @@ async fn a_burst_of_edits_with_triggers_matching_everything_ends_quiet() {
     .await;
     let sn_person = sn_connector(snb.base_url(), "admin");
     let sf_person = sf_connector(sfb.base_url(), "admin@example.com", "admin");
-    let (_, code) = sn_node
-        .initiate(Initiate {
-            remote_url: sf_node.url().to_string(),
-            mode: ConnectionMode::Basic,
-            name: None,
-            remote_instance: None,
-            description: String::new(),
-        })
-        .await
-        .unwrap();
-    let id = sf_node.accept(&code).await.unwrap().spec.id;
+    let id = support::connect(&sn_node, &sf_node, ConnectionMode::Basic).await;
     // Triggers that match every record on both sides: what the node writes matches them too.
     for (n, entity_type, query) in [
         (&sn_node, "incident", "active=true"),
@@ -656,17 +636,7 @@ async fn one_twin_with_a_failing_rule_does_not_hold_up_the_others() {
     .await;
     let sn_person = sn_connector(snb.base_url(), "admin");
     let sf_person = sf_connector(sfb.base_url(), "admin@example.com", "admin");
-    let (_, code) = sn_node
-        .initiate(Initiate {
-            remote_url: sf_node.url().to_string(),
-            mode: ConnectionMode::Script,
-            name: None,
-            remote_instance: None,
-            description: String::new(),
-        })
-        .await
-        .unwrap();
-    let id = sf_node.accept(&code).await.unwrap().spec.id;
+    let id = support::connect(&sn_node, &sf_node, ConnectionMode::Script).await;
     // An incoming rule that fails on one kind of record.
     sf_node
         .publish_rule(

@@ -148,6 +148,79 @@ pub fn sf_token(sf: &str) -> String {
     v["access_token"].as_str().unwrap().to_string()
 }
 
+/// Both sandboxes and a node for each, all child processes, the nodes on fixed ports (a
+/// restarted node must be found where its peer knows it) and connected: the ServiceNow
+/// node initiates with `initiate_args` added, the Salesforce node accepts.
+pub struct Pair {
+    pub dir: PathBuf,
+    pub sn: Running,
+    pub sf: Running,
+    pub sn_cfg: PathBuf,
+    pub sf_cfg: PathBuf,
+    pub sn_node: Running,
+    pub sf_node: Running,
+    /// The connection id.
+    pub id: String,
+}
+
+/// Starts a [`Pair`].
+pub fn start_pair(initiate_args: &[&str]) -> Pair {
+    let dir = temp_dir();
+    let sn = Running::start(&["sandbox", "servicenow", "--port", "0", "--seed", "0"]);
+    let sf = Running::start(&[
+        "sandbox",
+        "salesforce",
+        "--port",
+        "0",
+        "--seed",
+        "0",
+        "--custom-field",
+        "Case.TwinSync_Key__c:string:external:unique",
+    ]);
+    let sn_cfg = write_config(
+        &dir,
+        "sn-node",
+        &format!(
+            "[servicenow]\nurl = \"{}\"\nuser = \"itil\"\npassword = \"itil\"\nsettle_secs = 1\n",
+            sn.url
+        ),
+    );
+    let sf_cfg = write_config(
+        &dir,
+        "sf-node",
+        &format!(
+            "[salesforce]\nlogin_url = \"{}\"\nclient_id = \"twinsync\"\nclient_secret = \"twinsync-secret\"\nusername = \"integration@example.com\"\npassword = \"integration\"\nsettle_secs = 1\n",
+            sf.url
+        ),
+    );
+    let sn_node = Running::start(&["node", "--config", sn_cfg.to_str().unwrap()]);
+    let sf_node = Running::start(&["node", "--config", sf_cfg.to_str().unwrap()]);
+    let mut args = vec!["connection", "initiate", "--remote-url", &sf_node.url];
+    args.extend_from_slice(initiate_args);
+    let printed = admin(&sn_node.url, &args);
+    let code = printed.lines().last().unwrap().trim().to_string();
+    let id = printed
+        .lines()
+        .next()
+        .unwrap()
+        .split(['(', ')'])
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let accepted = admin(&sf_node.url, &["connection", "accept", &code]);
+    assert!(accepted.contains("is active"), "{accepted}");
+    Pair {
+        dir,
+        sn,
+        sf,
+        sn_cfg,
+        sf_cfg,
+        sn_node,
+        sf_node,
+        id,
+    }
+}
+
 pub fn http() -> reqwest::blocking::Client {
     twinsync_sandbox::common::ensure_crypto_provider();
     reqwest::blocking::Client::builder()

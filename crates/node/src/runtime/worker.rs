@@ -716,7 +716,8 @@ async fn apply_one(
                 tracing::warn!(connection = %id, twin = %m.correlation, fields = ?outcome.conflicts, "conflicting edits");
             }
             let ack = serde_json::json!({"entity": record_ref(&outcome.local)}).to_string();
-            let (own_version, known) = after_apply(inner, c, &twin, &outcome).await;
+            let (own_version, known) =
+                after_apply(inner, c, &twin, &outcome, &message.replica).await;
             inner
                 .store
                 .applied(done(
@@ -891,44 +892,56 @@ pub(crate) async fn bulk_exalate(
 /// apply), or `None` when it cannot be made.
 /// What to remember after an apply: the version the node wrote (its own echo to skip)
 /// and the hash of what it would send now (the other side has just sent it). Neither when
-/// the record had local edits not yet sent before the write, or changed again after it:
-/// those edits must still go out, so the next detection sends the record.
+/// the record had local edits not yet sent before the write, got one between the node's
+/// read and its write (a replica field differing from before that the received replica
+/// does not explain), or changed again after it: those edits must still go out, so the
+/// next detection sends the record. (An unexplained difference that was no edit costs one
+/// message, which the other side finds to be its own values.)
 async fn after_apply(
     inner: &Inner,
     c: &Connection,
     twin: &twinsync_store::Twin,
     outcome: &crate::engine::incoming::Outcome,
+    received: &serde_json::Value,
 ) -> (Option<String>, Option<String>) {
-    if let Some(before) = &outcome.before {
-        let links = inner
-            .store
-            .links(&c.spec.id, &twin.correlation)
-            .await
-            .unwrap_or_default();
-        let (rule_text, _) = rule(inner, c, RuleDirection::Outgoing).await;
-        let unsent = extract(&rule_text, before, &links, inner.lookup.as_ref())
-            .map(|x| twin.last_sent_hash.as_deref() != Some(x.hash.as_str()))
-            .unwrap_or(false);
-        if unsent {
-            // No stamp equals the empty one: the write is not taken for an echo.
-            return (Some(String::new()), None);
-        }
-    }
+    // No stamp equals the empty one: the write is not taken for an echo.
+    let unsent = (Some(String::new()), None);
+    let before = match &outcome.before {
+        Some(before) => match current_replica_of(inner, c, before, &twin.correlation).await {
+            Some(x) if twin.last_sent_hash.as_deref() == Some(x.hash.as_str()) => {
+                serde_json::from_slice::<serde_json::Value>(&x.replica).ok()
+            }
+            _ => return unsent,
+        },
+        None => None,
+    };
     let Some(written) = outcome.own_version.clone() else {
         return (None, None);
     };
-    match current_entity(inner, &outcome.local).await {
+    let now = match current_entity(inner, &outcome.local).await {
         Some(now)
             if now.version.stamp == written && now.version.updated_by == inner.me.writes_as =>
         {
-            let known = current_replica_of(inner, c, &now, &twin.correlation)
-                .await
-                .map(|x| x.hash);
-            (Some(written), known)
+            now
         }
         // Someone wrote after the node: the feed sends their change.
-        _ => (Some(written), None),
+        _ => return (Some(written), None),
+    };
+    let Some(now_replica) = current_replica_of(inner, c, &now, &twin.correlation).await else {
+        return (Some(written), None);
+    };
+    if let (Some(before), Ok(serde_json::Value::Object(after))) = (
+        before,
+        serde_json::from_slice::<serde_json::Value>(&now_replica.replica),
+    ) {
+        let explained = after
+            .iter()
+            .all(|(k, v)| before.get(k) == Some(v) || received.get(k) == Some(v));
+        if !explained {
+            return unsent;
+        }
     }
+    (Some(written), Some(now_replica.hash))
 }
 
 async fn current_entity(inner: &Inner, local: &LocalRecord) -> Option<Entity> {

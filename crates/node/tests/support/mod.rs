@@ -7,7 +7,8 @@ use std::time::Duration;
 use twinsync_connectors::salesforce::{Salesforce, SalesforceAuth, SalesforceConfig};
 use twinsync_connectors::servicenow::{ServiceNow, ServiceNowAuth, ServiceNowConfig};
 use twinsync_connectors::{Platform, Secret};
-use twinsync_node::{AdminToken, Node, NodeOptions};
+use twinsync_model::ConnectionMode;
+use twinsync_node::{AdminToken, Initiate, Node, NodeOptions};
 use twinsync_rules::StaticUsers;
 use twinsync_sandbox::salesforce::{self as sfbox, CustomFieldSpec, SalesforceSandbox};
 use twinsync_sandbox::servicenow::{self as snbox, ServiceNowSandbox};
@@ -119,6 +120,21 @@ pub async fn node_polling(
     })
     .await
     .unwrap()
+}
+
+/// Initiates a connection on `initiator` to `acceptor` and accepts it there; answers its id.
+pub async fn connect(initiator: &Node, acceptor: &Node, mode: ConnectionMode) -> String {
+    let (_, code) = initiator
+        .initiate(Initiate {
+            remote_url: acceptor.url().to_string(),
+            mode,
+            name: None,
+            remote_instance: None,
+            description: String::new(),
+        })
+        .await
+        .unwrap();
+    acceptor.accept(&code).await.unwrap().spec.id
 }
 
 /// Waits (up to 30 s) until `check` gives a value.
