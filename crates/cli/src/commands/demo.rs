@@ -194,6 +194,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         "  Salesforce node  {}  (integration user integration@example.com)",
         sf_node.url()
     );
+    println!(
+        "  web console: {}/console/ and {}/console/ (log in with the token below)",
+        sn_node.url(),
+        sf_node.url()
+    );
     println!("  admin API token for both: {token}");
     println!(
         "  curl -H 'Authorization: Bearer {token}' {}/api/v1/connections",

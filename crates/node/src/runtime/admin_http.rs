@@ -58,6 +58,7 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
+        .route("/api/v1/info", get(info))
         .route("/api/v1/connections", get(list_connections).post(initiate))
         .route("/api/v1/connections/accept", post(accept))
         .route(
@@ -185,6 +186,26 @@ fn trigger_json(t: &Trigger) -> Value {
         "watermark": {"updated_at": t.watermark.updated_at, "key": t.watermark.key},
         "created_at": t.created_at,
     })
+}
+
+/// What this node is: its instance, where it is reached, its platform and integration user.
+async fn info(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
+    let who = guard!(inner, headers, Role::Viewer);
+    Json(json!({
+        "token": who,
+        "product": "twinsync",
+        "version": env!("CARGO_PKG_VERSION"),
+        "instance": inner.instance,
+        "url": inner.url,
+        "platform": inner.platform.kind(),
+        "platform_name": inner.platform.kind().display_name(),
+        "entity_types": inner.platform.entity_types(),
+        "integration_user": {"user_name": inner.me.user_name, "display_name": inner.me.display_name},
+        "poll_interval_ms": inner.poll_interval.as_millis() as u64,
+        "push": inner.push_token.is_some(),
+        "api_calls": inner.platform.api_calls(),
+    }))
+    .into_response()
 }
 
 async fn list_connections(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {

@@ -3,6 +3,7 @@
 //! every poll interval (or sooner when woken).
 
 mod admin_http;
+mod console_http;
 mod error;
 pub mod metrics;
 mod peer_client;
@@ -143,7 +144,8 @@ impl Node {
         let (stop, stopped) = watch::channel(false);
         let app = peer_http::router(inner.clone())
             .merge(admin_http::router(inner.clone()))
-            .merge(push_http::router(inner.clone()));
+            .merge(push_http::router(inner.clone()))
+            .merge(console_http::router());
         let mut server_stop = stopped.clone();
         let server = tokio::spawn(async move {
             let shutdown = async move {
