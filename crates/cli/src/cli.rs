@@ -451,6 +451,23 @@ pub enum BenchCommand {
     /// End-to-end sync: two nodes and both sandboxes in this process; N new incidents
     /// through a trigger to cases; throughput, latency, API calls, CPU and memory.
     Sync(BenchSyncArgs),
+    /// Each node in its own process (`twinsync node`): N new incidents through a trigger to
+    /// cases; per-node peak memory and CPU time.
+    Nodes(BenchNodesArgs),
+}
+
+/// Options of `twinsync bench nodes`.
+#[derive(Debug, Args)]
+pub struct BenchNodesArgs {
+    /// Changes (new incidents) to sync.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub changes: usize,
+    /// The nodes' poll interval.
+    #[arg(long, value_name = "MS", default_value_t = 250)]
+    pub poll_ms: u64,
+    /// Give up after this long.
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub timeout: u64,
 }
 
 /// Options of `twinsync bench sync`.

@@ -24,9 +24,10 @@ use twinsync_sandbox::salesforce::{self as sfbox, CustomFieldSpec, SalesforceSan
 use twinsync_sandbox::servicenow::{self as snbox, ServiceNowSandbox};
 use twinsync_store::NewTrigger;
 
-/// User and system CPU seconds of this process so far (Linux `/proc/self/stat`).
-fn cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+/// User and system CPU seconds of process `pid` (`self` for this one) so far, from Linux
+/// `/proc/<pid>/stat`.
+pub(super) fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let after = stat.rsplit(')').next()?;
     let fields: Vec<&str> = after.split_whitespace().collect();
     let utime: f64 = fields.get(11)?.parse().ok()?;
@@ -34,12 +35,44 @@ fn cpu_seconds() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
-/// Peak resident memory of this process in MB (`VmHWM`).
-fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+/// Peak resident memory of process `pid` (`self` for this one) in MB (`VmHWM`).
+pub(super) fn peak_rss_mb(pid: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
+}
+
+/// Files `n` new incidents (urgency 2) through the Batch API, 100 per call.
+pub(super) async fn file_incidents(
+    http: &reqwest::Client,
+    sn_url: &str,
+    n: usize,
+) -> anyhow::Result<()> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
+        let requests: Vec<Value> = chunk
+            .iter()
+            .map(|i| {
+                json!({
+                    "id": i.to_string(), "method": "POST", "url": "/api/now/table/incident",
+                    "headers": [{"name": "Content-Type", "value": "application/json"}, {"name": "Accept", "value": "application/json"}],
+                    "body": b64.encode(json!({"short_description": format!("bench {i}"), "urgency": "2"}).to_string()),
+                })
+            })
+            .collect();
+        let r = http
+            .post(format!("{sn_url}/api/now/v1/batch"))
+            .basic_auth("admin", Some("admin"))
+            .json(&json!({"batch_request_id": "bench", "rest_requests": requests}))
+            .send()
+            .await
+            .context("filing incidents")?;
+        if !r.status().is_success() {
+            bail!("the ServiceNow sandbox refused a batch: {}", r.status());
+        }
+    }
+    Ok(())
 }
 
 fn percentile(sorted: &[u64], p: f64) -> u64 {
@@ -121,8 +154,9 @@ fn p50_95_99(sorted: &[u64]) -> String {
     )
 }
 
-/// Runs the benchmark and prints its table.
-pub async fn run(args: BenchSyncArgs) -> anyhow::Result<()> {
+/// Both sandboxes on free loopback ports: ServiceNow empty of incidents, Salesforce with the
+/// external-id field on Case that makes creates idempotent, and a daily limit no run reaches.
+pub(super) async fn start_sandboxes() -> anyhow::Result<(ServiceNowSandbox, SalesforceSandbox)> {
     let any = SocketAddr::from(([127, 0, 0, 1], 0));
     let sn_box = ServiceNowSandbox::start(snbox::ServiceNowConfig {
         bind: any,
@@ -147,6 +181,13 @@ pub async fn run(args: BenchSyncArgs) -> anyhow::Result<()> {
         ..Default::default()
     })
     .await?;
+    Ok((sn_box, sf_box))
+}
+
+/// Runs the benchmark and prints its table.
+pub async fn run(args: BenchSyncArgs) -> anyhow::Result<()> {
+    let any = SocketAddr::from(([127, 0, 0, 1], 0));
+    let (sn_box, sf_box) = start_sandboxes().await?;
     let dir = tempfile::tempdir()?;
     let settle = Some(Duration::from_secs(1));
     let mut snc = ServiceNowConfig::new(
@@ -203,37 +244,14 @@ pub async fn run(args: BenchSyncArgs) -> anyhow::Result<()> {
         })
         .await?;
     let calls_before = (sn_node.api_calls().requests, sf_node.api_calls().requests);
-    let cpu_before = cpu_seconds();
+    let cpu_before = cpu_seconds("self");
 
-    // File the incidents, 100 per Batch API call.
     let http = reqwest::Client::new();
     if args.push {
         push_incidents(&http, sn_box.base_url(), &sn_node).await?;
     }
-    let b64 = base64::engine::general_purpose::STANDARD;
     let started = Instant::now();
-    for chunk in (0..args.changes).collect::<Vec<_>>().chunks(100) {
-        let requests: Vec<Value> = chunk
-            .iter()
-            .map(|i| {
-                json!({
-                    "id": i.to_string(), "method": "POST", "url": "/api/now/table/incident",
-                    "headers": [{"name": "Content-Type", "value": "application/json"}, {"name": "Accept", "value": "application/json"}],
-                    "body": b64.encode(json!({"short_description": format!("bench {i}"), "urgency": "2"}).to_string()),
-                })
-            })
-            .collect();
-        let r = http
-            .post(format!("{}/api/now/v1/batch", sn_box.base_url()))
-            .basic_auth("admin", Some("admin"))
-            .json(&json!({"batch_request_id": "bench", "rest_requests": requests}))
-            .send()
-            .await
-            .context("filing incidents")?;
-        if !r.status().is_success() {
-            bail!("the ServiceNow sandbox refused a batch: {}", r.status());
-        }
-    }
+    file_incidents(&http, sn_box.base_url(), args.changes).await?;
     let filed = started.elapsed();
     eprintln!(
         "filed {} incidents in {:.1} s; syncing…",
@@ -268,7 +286,7 @@ pub async fn run(args: BenchSyncArgs) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let took = started.elapsed();
-    let cpu = match (cpu_before, cpu_seconds()) {
+    let cpu = match (cpu_before, cpu_seconds("self")) {
         (Some(a), Some(b)) => format!("{:.1} s", b - a),
         _ => "n/a".into(),
     };
@@ -309,7 +327,7 @@ pub async fn run(args: BenchSyncArgs) -> anyhow::Result<()> {
     println!("| CPU time, whole process (2 nodes + 2 sandboxes + load) | {cpu} |");
     println!(
         "| peak resident memory, whole process | {} |",
-        peak_rss_mb().map_or("n/a".into(), |m| format!("{m:.0} MB"))
+        peak_rss_mb("self").map_or("n/a".into(), |m| format!("{m:.0} MB"))
     );
     if args.latency_samples > 0 {
         let poll = Duration::from_millis(args.poll_ms);

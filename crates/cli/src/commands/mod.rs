@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod bench_nodes;
 mod bench_salesforce;
 mod bench_sync;
 mod demo;
@@ -20,6 +21,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Sandbox(SandboxCommand::Salesforce(args)) => sandbox_salesforce::run(*args).await,
         Command::Bench(BenchCommand::Sandbox(args)) => bench::run_sandbox(args).await,
         Command::Bench(BenchCommand::Sync(args)) => bench_sync::run(args).await,
+        Command::Bench(BenchCommand::Nodes(args)) => bench_nodes::run(args).await,
         Command::Rules(RulesCommand::Test(args)) => rules::test(&args),
         Command::Rules(RulesCommand::Show(args)) => admin::show_rule(args).await,
         Command::Rules(RulesCommand::Publish(args)) => admin::publish_rule(args).await,
