@@ -32,6 +32,8 @@ pub enum Command {
     Rules(RulesCommand),
     /// Run a node attached to one platform instance.
     Node(NodeArgs),
+    /// Seal a secret (read from standard input) under a node's key, for `node.toml`.
+    Seal(SealArgs),
     /// A node's connections.
     #[command(subcommand)]
     Connection(ConnectionCommand),
@@ -51,6 +53,14 @@ pub enum Command {
     Errors(ErrorsCommand),
     /// A connection's statistics.
     Stats(StatsArgs),
+}
+
+/// Options of `twinsync seal`.
+#[derive(Debug, Args)]
+pub struct SealArgs {
+    /// The node's configuration file (its data directory holds the key).
+    #[arg(long, value_name = "node.toml")]
+    pub config: PathBuf,
 }
 
 /// Options of `twinsync node`.

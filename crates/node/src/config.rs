@@ -1,9 +1,12 @@
 //! `node.toml`: where the node listens, where it keeps its data, which platform it is
 //! attached to and how it logs in, and its admin API tokens. Secrets are given in the file
-//! or, better, named by an environment variable (`password_env = "SN_PASSWORD"`);
+//! — best sealed under the node key (`password = "sealed:…"`, from `twinsync seal`) — or
+//! named by an environment variable (`password_env = "SN_PASSWORD"`, which may hold a
+//! sealed value too);
 //! `TWINSYNC_LISTEN`, `TWINSYNC_PUBLIC_URL` and `TWINSYNC_DATA_DIR` override the file.
 
 use crate::runtime::{AdminToken, Role};
+use crate::sealing::{NodeKey, SEALED_PREFIX};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -180,6 +183,34 @@ pub struct Loaded {
 }
 
 impl NodeConfig {
+    /// Seals `plain` under the node key of the data directory `path` names (creating the
+    /// key when the node has not run yet), for a `sealed:…` value in that file.
+    pub fn seal(path: &Path, plain: &str) -> Result<String, ConfigError> {
+        let file = path.display().to_string();
+        let err = |message: String| ConfigError {
+            file: file.clone(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let c: NodeConfig = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+        let data_dir = Self::data_dir(path, &c);
+        std::fs::create_dir_all(&data_dir)
+            .map_err(|e| err(format!("cannot create {}: {e}", data_dir.display())))?;
+        NodeKey::load_or_create(&data_dir.join("node.key"))
+            .and_then(|k| k.seal_text(plain))
+            .map_err(|e| err(e.to_string()))
+    }
+
+    /// The data directory: `TWINSYNC_DATA_DIR`, else `data_dir` relative to the file.
+    fn data_dir(path: &Path, c: &NodeConfig) -> PathBuf {
+        let base = path.parent().unwrap_or(Path::new("."));
+        std::env::var("TWINSYNC_DATA_DIR")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| base.join(&c.data_dir))
+    }
+
     /// Reads and checks `path`, resolving secrets from the environment.
     pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
         let file = path.display().to_string();
@@ -191,26 +222,43 @@ impl NodeConfig {
         let c: NodeConfig = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let listen = env("TWINSYNC_LISTEN").unwrap_or(c.listen);
+        let listen = env("TWINSYNC_LISTEN").unwrap_or(c.listen.clone());
         let bind: SocketAddr = listen.parse().map_err(|_| {
             err(format!(
                 "listen = {listen:?} is not an address like 127.0.0.1:8091"
             ))
         })?;
-        let data_dir = env("TWINSYNC_DATA_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| base.join(&c.data_dir));
+        let data_dir = Self::data_dir(path, &c);
+        // Sealed values (`sealed:…`, made by `twinsync seal`) open with the node key; the
+        // key is read only when one is there.
+        let key_path = data_dir.join("node.key");
+        let unseal = |what: &str, text: String| -> Result<String, ConfigError> {
+            if !text.starts_with(SEALED_PREFIX) {
+                return Ok(text);
+            }
+            if !key_path.exists() {
+                return Err(err(format!(
+                    "{what} is sealed, but there is no node key at {}: sealed values open only \
+                     with the key of the data directory they were sealed for",
+                    key_path.display()
+                )));
+            }
+            NodeKey::load_or_create(&key_path)
+                .and_then(|k| k.open_text(&text))
+                .map_err(|e| err(format!("{what}: {e}")))
+        };
         let secret = |what: &str,
                       inline: &Option<String>,
                       var: &Option<String>|
          -> Result<Option<Secret>, ConfigError> {
-            match (inline, var) {
-                (_, Some(v)) => env(v)
-                    .map(|s| Some(Secret::new(s)))
-                    .ok_or_else(|| err(format!("{what}: the environment variable {v} is not set"))),
-                (Some(s), None) => Ok(Some(Secret::new(s.clone()))),
-                (None, None) => Ok(None),
-            }
+            let text = match (inline, var) {
+                (_, Some(v)) => Some(env(v).ok_or_else(|| {
+                    err(format!("{what}: the environment variable {v} is not set"))
+                })?),
+                (Some(s), None) => Some(s.clone()),
+                (None, None) => None,
+            };
+            text.map(|t| unseal(what, t).map(Secret::new)).transpose()
         };
         let required = |what: &str, s: Option<Secret>| {
             s.ok_or_else(|| {
@@ -411,6 +459,29 @@ token_env = "TWINSYNC_TEST_TOKEN"
             l.tokens[0].sha256,
             AdminToken::new("x", "tok", Role::Viewer).sha256
         );
+    }
+
+    #[test]
+    fn sealed_secrets_open_with_the_node_key_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = |password: &str| {
+            format!("instance = \"x\"\n[servicenow]\nurl = \"http://127.0.0.1:9\"\nuser = \"itil\"\npassword = \"{password}\"\n")
+        };
+        let p = write(&dir, &text("placeholder"));
+        let sealed = NodeConfig::seal(&p, "s3cret-pw").unwrap();
+        assert!(sealed.starts_with("sealed:"), "{sealed}");
+        assert!(!sealed.contains("s3cret"));
+        let p = write(&dir, &text(&sealed));
+        assert!(NodeConfig::load(&p).is_ok());
+        let key = NodeKey::load_or_create(&dir.path().join("data/node.key")).unwrap();
+        assert_eq!(key.open_text(&sealed).unwrap(), "s3cret-pw");
+        // Another node's key does not open it, and says so.
+        std::fs::write(dir.path().join("data/node.key"), [7u8; 32]).unwrap();
+        let e = NodeConfig::load(&p).err().unwrap().to_string();
+        assert!(e.contains("password") && e.contains("does not open"), "{e}");
+        std::fs::remove_file(dir.path().join("data/node.key")).unwrap();
+        let e = NodeConfig::load(&p).err().unwrap().to_string();
+        assert!(e.contains("no node key"), "{e}");
     }
 
     #[test]

@@ -129,6 +129,39 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
+/// How a sealed value in `node.toml` begins: `sealed:` then base64url of nonce, ciphertext
+/// and tag, sealed under the node key for [`CONFIG_SECRET`].
+pub const SEALED_PREFIX: &str = "sealed:";
+
+/// The purpose platform credentials in `node.toml` are sealed for.
+pub const CONFIG_SECRET: &str = "config-secret";
+
+impl NodeKey {
+    /// `plain` sealed as text for `node.toml` (`sealed:…`).
+    pub fn seal_text(&self, plain: &str) -> Result<String, SealError> {
+        use base64::Engine;
+        let sealed = self.seal(CONFIG_SECRET, plain.as_bytes())?;
+        Ok(format!(
+            "{SEALED_PREFIX}{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sealed)
+        ))
+    }
+
+    /// The plain text of a `sealed:…` value made by [`NodeKey::seal_text`].
+    pub fn open_text(&self, text: &str) -> Result<String, SealError> {
+        use base64::Engine;
+        let fail = || SealError::Open {
+            purpose: CONFIG_SECRET.into(),
+        };
+        let body = text.strip_prefix(SEALED_PREFIX).ok_or_else(fail)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body.trim())
+            .map_err(|_| fail())?;
+        let plain = self.open(CONFIG_SECRET, &bytes)?;
+        String::from_utf8(plain).map_err(|_| fail())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -126,6 +126,10 @@ pub trait Store: Send + Sync {
     /// Stores received messages (ones already held are ignored) and answers the highest
     /// sequence number up to which every message is held.
     async fn receive(&self, connection_id: &str, messages: Vec<InMessage>) -> Result<i64>;
+    /// True when the twin `correlation` has received messages not applied yet: its local
+    /// record may show an apply that was written but not recorded, so it is not sent now.
+    async fn has_unapplied(&self, connection_id: &str, correlation: &str) -> Result<bool>;
+
     /// Received messages ready to apply: held contiguously, the oldest unapplied of their
     /// twin, not waiting for a retry, their twin not blocked by an open error; at most
     /// `limit`, oldest first.

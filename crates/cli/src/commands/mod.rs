@@ -26,6 +26,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Rules(RulesCommand::Show(args)) => admin::show_rule(args).await,
         Command::Rules(RulesCommand::Publish(args)) => admin::publish_rule(args).await,
         Command::Node(args) => node::run(args).await,
+        Command::Seal(args) => node::seal(args),
         Command::Connection(c) => admin::connection(c).await,
         Command::Trigger(t) => admin::trigger(t).await,
         Command::Exalate(a) => admin::exalate(a).await,

@@ -35,3 +35,16 @@ pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
     node.shutdown().await;
     Ok(())
 }
+
+/// Reads one secret from standard input and prints it sealed under the node's key, to paste
+/// into `node.toml` (`password = "sealed:…"`).
+pub fn seal(args: crate::cli::SealArgs) -> anyhow::Result<()> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let plain = line.trim_end_matches(['\r', '\n']);
+    if plain.is_empty() {
+        anyhow::bail!("nothing to seal: give the secret on standard input");
+    }
+    println!("{}", NodeConfig::seal(&args.config, plain)?);
+    Ok(())
+}

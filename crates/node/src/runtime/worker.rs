@@ -112,27 +112,41 @@ pub(super) struct How {
     check_own_version: bool,
     /// Send even if the replica is unchanged (exalate by hand).
     force: bool,
+    /// Send though the twin has received messages not applied yet (the apply itself
+    /// sends what it found unsent). Otherwise such a twin waits for its apply.
+    while_applying: bool,
 }
 
 pub(super) const TRIGGERED: How = How {
     create_twin: true,
     check_own_version: true,
     force: false,
+    while_applying: false,
 };
 pub(super) const TWINNED: How = How {
     create_twin: false,
     check_own_version: true,
     force: false,
+    while_applying: false,
 };
 const CHILD_CHANGED: How = How {
     create_twin: false,
     check_own_version: false,
     force: false,
+    while_applying: false,
+};
+/// After an apply, the record's local edits that were not sent yet.
+const UNSENT_AFTER_APPLY: How = How {
+    create_twin: false,
+    check_own_version: false,
+    force: false,
+    while_applying: true,
 };
 const BY_HAND: How = How {
     create_twin: true,
     check_own_version: false,
     force: true,
+    while_applying: true,
 };
 
 /// The message to send for a local entity, if there is something to send: `None` for the
@@ -161,6 +175,11 @@ async fn outgoing_message(
             None => return Ok(None),
         }
     };
+    // A received change is being applied to this record: what it shows now may be that
+    // apply, written but not recorded (a crash in between); the apply sends what is left.
+    if !how.while_applying && inner.store.has_unapplied(id, &twin.correlation).await? {
+        return Ok(None);
+    }
     // The node's own write: same version, last changed by the integration user (stamps
     // with whole seconds can be shared with someone else's change in the same second).
     if how.check_own_version
@@ -717,7 +736,16 @@ async fn apply_one(
             }
             let ack = serde_json::json!({"entity": record_ref(&outcome.local)}).to_string();
             let (own_version, known) =
-                after_apply(inner, c, &twin, &outcome, &message.replica).await;
+                match after_apply(inner, c, &twin, &outcome, &message.replica).await {
+                    Some(remember) => remember,
+                    None => {
+                        // Local edits the write must not hide: send the record now, as
+                        // built on the replica just applied. Queued before the apply is
+                        // recorded, so a crash in between sends it twice, never not at all.
+                        resend_after_apply(inner, c, &outcome.local, &message.replica).await?;
+                        (Some(String::new()), None)
+                    }
+                };
             inner
                 .store
                 .applied(done(
@@ -891,32 +919,30 @@ pub(crate) async fn bulk_exalate(
 /// The hash of the replica the outgoing rule makes of a local record now (after an
 /// apply), or `None` when it cannot be made.
 /// What to remember after an apply: the version the node wrote (its own echo to skip)
-/// and the hash of what it would send now (the other side has just sent it). Neither when
-/// the record had local edits not yet sent before the write, got one between the node's
-/// read and its write (a replica field differing from before that the received replica
-/// does not explain), or changed again after it: those edits must still go out, so the
-/// next detection sends the record. (An unexplained difference that was no edit costs one
-/// message, which the other side finds to be its own values.)
+/// and the hash of what it would send now (the other side has just sent it) — or `None`
+/// when the record must be sent now: it had local edits not yet sent before the write, or
+/// got one between the node's read and its write (a replica field differing from before
+/// that the received replica does not explain). When someone wrote after the node, neither
+/// is remembered: the feed sends their change. (An unexplained difference that was no edit
+/// costs one message, which the other side finds to be its own values.)
 async fn after_apply(
     inner: &Inner,
     c: &Connection,
     twin: &twinsync_store::Twin,
     outcome: &crate::engine::incoming::Outcome,
     received: &serde_json::Value,
-) -> (Option<String>, Option<String>) {
-    // No stamp equals the empty one: the write is not taken for an echo.
-    let unsent = (Some(String::new()), None);
+) -> Option<(Option<String>, Option<String>)> {
     let before = match &outcome.before {
         Some(before) => match current_replica_of(inner, c, before, &twin.correlation).await {
             Some(x) if twin.last_sent_hash.as_deref() == Some(x.hash.as_str()) => {
                 serde_json::from_slice::<serde_json::Value>(&x.replica).ok()
             }
-            _ => return unsent,
+            _ => return None,
         },
         None => None,
     };
     let Some(written) = outcome.own_version.clone() else {
-        return (None, None);
+        return Some((None, None));
     };
     let now = match current_entity(inner, &outcome.local).await {
         Some(now)
@@ -924,11 +950,10 @@ async fn after_apply(
         {
             now
         }
-        // Someone wrote after the node: the feed sends their change.
-        _ => return (Some(written), None),
+        _ => return Some((Some(written), None)),
     };
     let Some(now_replica) = current_replica_of(inner, c, &now, &twin.correlation).await else {
-        return (Some(written), None);
+        return Some((Some(written), None));
     };
     if let (Some(before), Ok(serde_json::Value::Object(after))) = (
         before,
@@ -938,10 +963,42 @@ async fn after_apply(
             .iter()
             .all(|(k, v)| before.get(k) == Some(v) || received.get(k) == Some(v));
         if !explained {
-            return unsent;
+            return None;
         }
     }
-    (Some(written), Some(now_replica.hash))
+    Some((Some(written), Some(now_replica.hash)))
+}
+
+/// Queues the record as it is after an apply, with `based_on` the replica just applied, so
+/// the other side writes only the local edits it carries.
+async fn resend_after_apply(
+    inner: &Inner,
+    c: &Connection,
+    local: &LocalRecord,
+    applied: &serde_json::Value,
+) -> Result<(), NodeError> {
+    let Some(now) = current_entity(inner, local).await else {
+        return Ok(());
+    };
+    let (rule_text, version) = rule(inner, c, RuleDirection::Outgoing).await;
+    let Some(mut m) =
+        outgoing_message(inner, c, &now, (&rule_text, version), UNSENT_AFTER_APPLY).await?
+    else {
+        return Ok(());
+    };
+    if let Ok(mut message) = serde_json::from_str::<ReplicaMessage>(&m.payload) {
+        message.based_on = Some(applied.clone());
+        m.payload = serde_json::to_string(&message).unwrap_or(m.payload);
+    }
+    inner
+        .store
+        .enqueue(Enqueue {
+            connection_id: c.spec.id.clone(),
+            messages: vec![m],
+            advance: None,
+        })
+        .await?;
+    Ok(())
 }
 
 async fn current_entity(inner: &Inner, local: &LocalRecord) -> Option<Entity> {

@@ -300,6 +300,18 @@ impl Store for SqliteStore {
         self.run(move |db| queue::ready(db, &id, now, limit)).await
     }
 
+    async fn has_unapplied(&self, connection_id: &str, correlation: &str) -> Result<bool> {
+        let (id, correlation) = (connection_id.to_string(), correlation.to_string());
+        self.run(move |db| {
+            Ok(db.query_row(
+                "SELECT EXISTS(SELECT 1 FROM inbox WHERE connection_id = ?1 AND correlation = ?2 AND applied = 0)",
+                rusqlite::params![id, correlation],
+                |r| r.get::<_, bool>(0),
+            )?)
+        })
+        .await
+    }
+
     async fn applied(&self, done: Applied) -> Result<()> {
         self.run(move |db| queue::applied(db, done, Utc::now()))
             .await
