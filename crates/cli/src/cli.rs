@@ -226,8 +226,17 @@ pub struct BulkConnectArgs {
     /// The connection id.
     pub connection: String,
     /// CSV with the header `local_type,local_key,remote_type,remote_key`.
-    #[arg(long, value_name = "PAIRS.csv")]
-    pub csv: PathBuf,
+    #[arg(
+        long,
+        value_name = "PAIRS.csv",
+        required_unless_present = "by",
+        conflicts_with = "by"
+    )]
+    pub csv: Option<PathBuf>,
+    /// Pair records whose fields hold the same value: `local_type.field=remote_type.field`
+    /// (e.g. `incident.correlation_display=Case.ServiceNow_Number__c`).
+    #[arg(long, value_name = "TYPE.FIELD=TYPE.FIELD")]
+    pub by: Option<String>,
     /// The node.
     #[command(flatten)]
     pub remote: Remote,

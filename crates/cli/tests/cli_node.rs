@@ -117,6 +117,20 @@ fn nodes_as_processes_sync_and_survive_a_kill() {
     assert!(stats.contains("twins 2"), "{stats}");
     let errors = admin(&sf_node.url, &["errors", "list"]);
     assert!(errors.contains("no open errors"), "{errors}");
+    // Bulk connect by a field finds the two pairs, linked already.
+    let by = admin(
+        &sn_node.url,
+        &[
+            "bulk-connect",
+            &id,
+            "--by",
+            "incident.short_description=Case.Subject",
+        ],
+    );
+    assert!(
+        by.contains("2 local records with a value; 2 pairs, 0 newly linked"),
+        "{by}"
+    );
     let rule = admin(&sf_node.url, &["rules", "show", &id, "incoming"]);
     assert!(rule.contains("default incoming rule"), "{rule}");
     let _ = std::fs::remove_dir_all(&dir);

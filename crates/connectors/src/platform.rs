@@ -288,6 +288,15 @@ pub trait Platform: Send + Sync {
     /// allows. Keys that do not exist are left out.
     async fn get(&self, entity_type: &str, keys: &[String]) -> Result<Vec<Entity>>;
 
+    /// Records of `entity_type` whose `field` holds one of `values`: `(value, key)` for each
+    /// (bulk connect matches records that exist on both sides by a field).
+    async fn find_by_field(
+        &self,
+        entity_type: &str,
+        field: &str,
+        values: &[String],
+    ) -> Result<Vec<(String, String)>>;
+
     /// Those of the records `keys` that match `query` (a trigger's), read as [`Platform::get`]
     /// reads them: a push notification names records, the trigger decides which sync.
     async fn get_matching(

@@ -8,4 +8,6 @@ pub mod peer;
 pub mod runtime;
 pub mod sealing;
 
-pub use runtime::{AdminToken, BulkProgress, Initiate, Node, NodeError, NodeOptions, Pair, Role};
+pub use runtime::{
+    AdminToken, BulkProgress, Initiate, MatchBy, Matched, Node, NodeError, NodeOptions, Pair, Role,
+};

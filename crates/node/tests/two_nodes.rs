@@ -690,3 +690,115 @@ async fn one_twin_with_a_failing_rule_does_not_hold_up_the_others() {
     sn_node.shutdown().await;
     sf_node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_connect_by_field_pairs_records_holding_the_same_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let (snb, sfb) = sandboxes(0, 0).await;
+    let sn_node = node("sn", Arc::new(sn_connector(snb.base_url(), "itil")), &dir).await;
+    let sf_node = node(
+        "sf",
+        Arc::new(sf_connector(
+            sfb.base_url(),
+            "integration@example.com",
+            "integration",
+        )),
+        &dir,
+    )
+    .await;
+    let sn_person = sn_connector(snb.base_url(), "admin");
+    let sf_person = sf_connector(sfb.base_url(), "admin@example.com", "admin");
+    let id = support::connect(&sn_node, &sf_node, ConnectionMode::Basic).await;
+    // Records filed on both sides before the connection, naming the same problems; one
+    // subject is used twice on the Salesforce side, one incident has no case.
+    let mut incidents = Vec::new();
+    for (i, title) in ["Printer, 3rd floor", "VPN drops", "Dup title", "Only here"]
+        .iter()
+        .enumerate()
+    {
+        let w = sn_person
+            .create(
+                "incident",
+                &format!("m-{i}"),
+                json!({"short_description": title, "description": format!("local {i}")})
+                    .as_object()
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        incidents.push(w.key);
+    }
+    let mut cases = Vec::new();
+    for (i, title) in ["Printer, 3rd floor", "VPN drops", "Dup title", "Dup title"]
+        .iter()
+        .enumerate()
+    {
+        let w = sf_person
+            .create(
+                "Case",
+                &format!("c-{i}"),
+                json!({"Subject": title, "Description": format!("remote {i}")})
+                    .as_object()
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        cases.push(w.key);
+    }
+    tokio::time::sleep(Duration::from_millis(2100)).await; // the records' second is over
+    let by = twinsync_node::MatchBy {
+        local_type: "incident".into(),
+        local_field: "short_description".into(),
+        remote_type: "Case".into(),
+        remote_field: "Subject".into(),
+    };
+    let m = sn_node.bulk_connect_by(&id, &by).await.unwrap();
+    assert_eq!(m.local, 4);
+    assert_eq!(m.pairs, 2);
+    assert_eq!(m.linked, 2);
+    assert_eq!(m.ambiguous, vec!["Dup title".to_string()]);
+    assert_eq!(m.unmatched, 1);
+    for (inc, case) in incidents.iter().zip(&cases).take(2) {
+        let t = eventually("the link acknowledged", || async {
+            sn_node
+                .store()
+                .twin_of_local(&id, "incident", inc)
+                .await
+                .ok()?
+                .and_then(|t| t.remote)
+        })
+        .await;
+        assert_eq!(&t.key, case);
+    }
+    // Linked without overwriting: each side keeps its own description.
+    for _ in 0..3 {
+        sn_node.tick().await;
+        sf_node.tick().await;
+    }
+    let c = sf_person.get("Case", &cases[..1]).await.unwrap().remove(0);
+    assert_eq!(c.fields["Description"], "remote 0");
+    let i = sn_person
+        .get("incident", &incidents[..1])
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(i.fields["description"], "local 0");
+    // Again: nothing new to link.
+    let again = sn_node.bulk_connect_by(&id, &by).await.unwrap();
+    assert_eq!((again.pairs, again.linked), (2, 0));
+    // From the other side (ServiceNow answers the look-up, a comma in a value included).
+    let back = sf_node
+        .bulk_connect_by(
+            &id,
+            &twinsync_node::MatchBy {
+                local_type: "Case".into(),
+                local_field: "Subject".into(),
+                remote_type: "incident".into(),
+                remote_field: "short_description".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((back.local, back.pairs, back.linked), (4, 2, 0));
+    assert_eq!(back.ambiguous, vec!["Dup title".to_string()]);
+}

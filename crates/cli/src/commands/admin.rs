@@ -288,7 +288,45 @@ fn read_pairs(path: &std::path::Path) -> anyhow::Result<Vec<Value>> {
 
 /// `twinsync bulk-connect`.
 pub async fn bulk_connect(a: BulkConnectArgs) -> anyhow::Result<()> {
-    let pairs = read_pairs(&a.csv)?;
+    if let Some(by) = &a.by {
+        let parse = |side: &str| -> anyhow::Result<(String, String)> {
+            let (t, f) = side.trim().split_once('.').ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--by {by:?}: each side is TYPE.FIELD, e.g. incident.number=Case.Subject"
+                )
+            })?;
+            Ok((t.to_string(), f.to_string()))
+        };
+        let (l, r) = by.split_once('=').ok_or_else(|| {
+            anyhow::anyhow!("--by {by:?}: write local_type.field=remote_type.field")
+        })?;
+        let ((lt, lf), (rt, rf)) = (parse(l)?, parse(r)?);
+        let v = call(
+            &a.remote,
+            Method::POST,
+            &format!("/api/v1/connections/{}/bulk-connect", a.connection),
+            Some(json!({"by": {"local_type": lt, "local_field": lf, "remote_type": rt, "remote_field": rf}})),
+        )
+        .await?;
+        println!(
+            "{} local records with a value; {} pairs, {} newly linked; {} without a match on the other side",
+            s(&v["local"]),
+            s(&v["pairs"]),
+            s(&v["linked"]),
+            s(&v["unmatched"])
+        );
+        if let Some(amb) = v["ambiguous"].as_array().filter(|a| !a.is_empty()) {
+            println!(
+                "not linked, held by more than one record on a side: {}",
+                amb.iter().map(s).collect::<Vec<_>>().join(", ")
+            );
+        }
+        return Ok(());
+    }
+    let Some(csv) = &a.csv else {
+        anyhow::bail!("give --csv PAIRS.csv or --by local_type.field=remote_type.field");
+    };
+    let pairs = read_pairs(csv)?;
     let v = call(
         &a.remote,
         Method::POST,

@@ -485,6 +485,39 @@ impl Platform for Salesforce {
         self.read_keyed(entity_type, None, keys).await
     }
 
+    async fn find_by_field(
+        &self,
+        entity_type: &str,
+        field: &str,
+        values: &[String],
+    ) -> Result<Vec<(String, String)>> {
+        let object = self.check_object(entity_type)?;
+        check_name("field", field)?;
+        let what = format!("find {object} records by {field}");
+        let mut out = Vec::new();
+        for chunk in values.chunks(IDS_PER_QUERY) {
+            let list: Vec<String> = chunk.iter().map(|v| soql_string(v)).collect();
+            let text = format!(
+                "SELECT Id, {field} FROM {object} WHERE {field} IN ({})",
+                list.join(",")
+            );
+            for r in self.api.query_all(&what, &text).await? {
+                let got = r
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(field))
+                    .map(|(_, v)| v);
+                let value = match got {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(Value::Null) | None => continue,
+                    Some(other) => other.to_string(),
+                };
+                let id = r.get("Id").and_then(Value::as_str).unwrap_or_default();
+                out.push((value, id.to_string()));
+            }
+        }
+        Ok(out)
+    }
+
     async fn get_matching(
         &self,
         entity_type: &str,

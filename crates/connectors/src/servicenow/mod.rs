@@ -350,6 +350,40 @@ impl Platform for ServiceNow {
         self.read_keyed(entity_type, None, keys).await
     }
 
+    async fn find_by_field(
+        &self,
+        entity_type: &str,
+        field: &str,
+        values: &[String],
+    ) -> Result<Vec<(String, String)>> {
+        self.check_table(entity_type)?;
+        check_name("field", field)?;
+        let what = format!("find {entity_type} records by {field}");
+        let fields = format!("sys_id,{field}");
+        let mut out = Vec::new();
+        for chunk in values.chunks(records::IDS_PER_QUERY) {
+            // `IN` splits at commas, so each value gets its own OR term.
+            let q = chunk
+                .iter()
+                .map(|v| format!("{field}={}", encoded_value(v)))
+                .collect::<Vec<_>>()
+                .join("^OR");
+            let call = Call::get(table_path(
+                entity_type,
+                &[
+                    ("sysparm_query", q.as_str()),
+                    ("sysparm_fields", fields.as_str()),
+                    ("sysparm_limit", "10000"),
+                ],
+            ));
+            let (result, _) = self.api.result(&what, &call).await?;
+            for r in rows(result, &what)?.iter().filter_map(Value::as_object) {
+                out.push((text(r, field).to_string(), text(r, "sys_id").to_string()));
+            }
+        }
+        Ok(out)
+    }
+
     async fn get_matching(
         &self,
         entity_type: &str,

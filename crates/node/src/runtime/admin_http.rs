@@ -522,7 +522,10 @@ async fn unexalate(
 
 #[derive(Deserialize)]
 struct PairsBody {
+    #[serde(default)]
     pairs: Vec<super::Pair>,
+    #[serde(default)]
+    by: Option<super::MatchBy>,
 }
 
 async fn bulk_connect(
@@ -532,9 +535,19 @@ async fn bulk_connect(
     Json(body): Json<PairsBody>,
 ) -> Response {
     guard!(inner, headers, Role::Admin);
-    match super::worker::bulk_connect(&inner, &id, &body.pairs).await {
-        Ok(n) => Json(json!({"linked": n, "pairs": body.pairs.len()})).into_response(),
-        Err(e) => answer(e),
+    match (&body.by, body.pairs.is_empty()) {
+        (Some(by), true) => match super::matching::bulk_connect_by(&inner, &id, by).await {
+            Ok(m) => Json(m).into_response(),
+            Err(e) => answer(e),
+        },
+        (None, false) => match super::worker::bulk_connect(&inner, &id, &body.pairs).await {
+            Ok(n) => Json(json!({"linked": n, "pairs": body.pairs.len()})).into_response(),
+            Err(e) => answer(e),
+        },
+        _ => fail(
+            StatusCode::BAD_REQUEST,
+            "give either `pairs` (from a CSV) or `by` (a field on each side to match), not both",
+        ),
     }
 }
 

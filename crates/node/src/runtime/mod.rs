@@ -5,6 +5,7 @@
 mod admin_http;
 mod console_http;
 mod error;
+mod matching;
 pub mod metrics;
 mod peer_client;
 mod peer_http;
@@ -14,6 +15,7 @@ mod worker;
 
 pub use admin_http::{AdminToken, Role};
 pub use error::NodeError;
+pub use matching::{MatchBy, Matched};
 
 use crate::peer::{InvitationCode, Verifier};
 use crate::sealing::{random_bytes, NodeKey};
@@ -261,6 +263,16 @@ impl Node {
         pairs: &[Pair],
     ) -> Result<usize, NodeError> {
         worker::bulk_connect(&self.inner, connection_id, pairs).await
+    }
+
+    /// Links the records of both sides whose fields hold the same value (each value found
+    /// once on each side), without overwriting either.
+    pub async fn bulk_connect_by(
+        &self,
+        connection_id: &str,
+        by: &MatchBy,
+    ) -> Result<Matched, NodeError> {
+        matching::bulk_connect_by(&self.inner, connection_id, by).await
     }
 
     /// Stops syncing a local record (and tells the other side).

@@ -186,6 +186,43 @@ impl PeerClient {
         Ok(held.contiguous)
     }
 
+    /// Asks the peer which of its `entity_type` records hold these `values` in `field`:
+    /// `(value, key)` pairs.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn find(
+        &self,
+        url: &str,
+        connection_id: &str,
+        secret: &[u8],
+        role: ConnectionRole,
+        entity_type: &str,
+        field: &str,
+        values: &[String],
+    ) -> Result<Vec<(String, String)>, NodeError> {
+        let body = serde_json::to_vec(&FindBody {
+            entity_type: entity_type.to_string(),
+            field: field.to_string(),
+            values: values.to_vec(),
+        })
+        .expect("plain data");
+        let r = self
+            .signed(
+                reqwest::Method::POST,
+                url,
+                &format!("/peer/v1/connections/{connection_id}/find"),
+                body,
+                secret,
+                connection_id,
+                role,
+            )
+            .await?;
+        let found: Found = r
+            .json()
+            .await
+            .map_err(|e| NodeError::Peer(format!("{url} answered a look-up oddly: {e}")))?;
+        Ok(found.records)
+    }
+
     /// The bytes of one of the peer's files.
     pub async fn fetch_file(
         &self,
@@ -211,4 +248,22 @@ impl PeerClient {
             .await
             .map_err(|e| NodeError::Peer(format!("{url} broke off a file: {e}")))
     }
+}
+
+/// A look-up of records by a field's values (bulk connect by field).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FindBody {
+    /// The peer's entity type.
+    pub entity_type: String,
+    /// The field to match.
+    pub field: String,
+    /// The values wanted.
+    pub values: Vec<String>,
+}
+
+/// The answer to a [`FindBody`]: `(value, key)` of each record found.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Found {
+    /// The records.
+    pub records: Vec<(String, String)>,
 }

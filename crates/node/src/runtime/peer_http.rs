@@ -2,7 +2,7 @@
 //! handshake, message batches, and file downloads — all but `hello` signed with the
 //! connection's secret.
 
-use super::peer_client::{AcceptBody, Batch, Held, Hello};
+use super::peer_client::{AcceptBody, Batch, FindBody, Found, Held, Hello};
 use super::Inner;
 use crate::peer::{InvitationCode, AUTH_SCHEME};
 use axum::body::Bytes;
@@ -22,6 +22,7 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/peer/v1/connections/{id}/accept", post(accept))
         .route("/peer/v1/connections/{id}/messages", post(messages))
         .route("/peer/v1/connections/{id}/files/{file}", get(file))
+        .route("/peer/v1/connections/{id}/find", post(find))
         .with_state(inner)
 }
 
@@ -195,5 +196,32 @@ async fn file(
         Ok(bytes) => (StatusCode::OK, bytes).into_response(),
         Err(e) if e.is_transient() => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
         Err(e) => refuse(StatusCode::NOT_FOUND, e.to_string()),
+    }
+}
+
+/// Which of this side's records hold the values asked for (bulk connect by field).
+async fn find(
+    State(inner): State<Arc<Inner>>,
+    Path(id): Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = verified(&inner, &id, &method, &uri, &headers, &body).await {
+        return r;
+    }
+    let ask: FindBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("not a look-up: {e}")),
+    };
+    match inner
+        .platform
+        .find_by_field(&ask.entity_type, &ask.field, &ask.values)
+        .await
+    {
+        Ok(records) => Json(Found { records }).into_response(),
+        Err(e) if e.is_transient() => refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+        Err(e) => refuse(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
     }
 }

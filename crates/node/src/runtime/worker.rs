@@ -478,7 +478,7 @@ async fn drain_child_feed(
     Ok(())
 }
 
-fn secret_of(inner: &Inner, c: &Connection) -> Result<Vec<u8>, NodeError> {
+pub(super) fn secret_of(inner: &Inner, c: &Connection) -> Result<Vec<u8>, NodeError> {
     inner
         .key
         .open(
