@@ -5,7 +5,7 @@
 //! sealed value too);
 //! `TWINSYNC_LISTEN`, `TWINSYNC_PUBLIC_URL` and `TWINSYNC_DATA_DIR` override the file.
 
-use crate::runtime::{AdminToken, Role};
+use crate::runtime::{AdminToken, NodeTls, Role};
 use crate::sealing::{NodeKey, SEALED_PREFIX};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -60,6 +60,15 @@ pub struct NodeConfig {
     /// The environment variable holding the push token.
     #[serde(default)]
     pub push_token_env: Option<String>,
+    /// Serve HTTPS: the certificate chain (PEM), relative to the file.
+    #[serde(default)]
+    pub tls_cert_file: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[serde(default)]
+    pub tls_key_file: Option<PathBuf>,
+    /// A CA certificate (PEM) to trust for peer nodes besides the system's roots.
+    #[serde(default)]
+    pub peer_ca_file: Option<PathBuf>,
 }
 
 fn default_listen() -> String {
@@ -180,6 +189,10 @@ pub struct Loaded {
     pub tokens: Vec<AdminToken>,
     /// The push token, if push is on.
     pub push_token: Option<String>,
+    /// TLS certificate and key, if the node serves HTTPS.
+    pub tls: Option<NodeTls>,
+    /// An extra CA for peers.
+    pub peer_ca_pem: Option<Vec<u8>>,
 }
 
 impl NodeConfig {
@@ -403,7 +416,33 @@ impl NodeConfig {
                 ));
             }
         }
+        let read = |what: &str, p: &Path| {
+            std::fs::read(base.join(p)).map_err(|e| {
+                err(format!(
+                    "{what} {}: cannot read: {e}",
+                    base.join(p).display()
+                ))
+            })
+        };
+        let tls = match (&c.tls_cert_file, &c.tls_key_file) {
+            (Some(cert), Some(key)) => Some(NodeTls {
+                cert_pem: read("tls_cert_file", cert)?,
+                key_pem: read("tls_key_file", key)?,
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(err(
+                    "give both tls_cert_file and tls_key_file to serve HTTPS, or neither".into(),
+                ))
+            }
+        };
+        let peer_ca_pem = match &c.peer_ca_file {
+            Some(p) => Some(read("peer_ca_file", p)?),
+            None => None,
+        };
         Ok(Loaded {
+            tls,
+            peer_ca_pem,
             instance: c.instance,
             bind,
             public_url: env("TWINSYNC_PUBLIC_URL").or(c.public_url),
@@ -493,6 +532,8 @@ token_env = "TWINSYNC_TEST_TOKEN"
             ("instance = \"x\"\n[servicenow]\nurl=\"u\"\nuser=\"u\"\npassword_env=\"TWINSYNC_TEST_UNSET_VAR\"\n", "TWINSYNC_TEST_UNSET_VAR is not set"),
             ("instance = \"x\"\n[servicenow]\nurl=\"u\"\nuser=\"u\"\n", "password is missing"),
             ("instance = \"x\"\nextra = 1\n", "unknown field"),
+            ("instance = \"x\"\ntls_cert_file = \"c.pem\"\n[servicenow]\nurl=\"u\"\nuser=\"u\"\npassword=\"p\"\n", "give both tls_cert_file and tls_key_file"),
+            ("instance = \"x\"\ntls_cert_file = \"c.pem\"\ntls_key_file = \"k.pem\"\n[servicenow]\nurl=\"u\"\nuser=\"u\"\npassword=\"p\"\n", "tls_cert_file"),
             ("instance = \"x\"\npush_token = \"short\"\n[servicenow]\nurl=\"u\"\nuser=\"u\"\npassword=\"p\"\n", "push_token must be at least 16"),
             ("instance = \"x\"\n[salesforce]\nlogin_url=\"u\"\nclient_id=\"c\"\nclient_secret=\"s\"\nflow=\"magic\"\n", "use \"password\""),
         ];

@@ -9,5 +9,6 @@ pub mod runtime;
 pub mod sealing;
 
 pub use runtime::{
-    AdminToken, BulkProgress, Initiate, MatchBy, Matched, Node, NodeError, NodeOptions, Pair, Role,
+    AdminToken, BulkProgress, Initiate, MatchBy, Matched, Node, NodeError, NodeOptions, NodeTls,
+    Pair, Role,
 };

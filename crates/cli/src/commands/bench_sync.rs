@@ -220,6 +220,8 @@ pub async fn run(args: BenchSyncArgs) -> anyhow::Result<()> {
             lookup: Arc::new(StaticUsers::default()),
             admin_tokens: Vec::new(),
             push_token: Some(PUSH_TOKEN.into()),
+            tls: None,
+            peer_ca_pem: None,
         })
     };
     let sn_node = start_node("sn", Arc::new(ServiceNow::new(snc)?)).await?;

@@ -164,6 +164,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             lookup: Arc::new(StaticUsers::default()),
             admin_tokens: vec![AdminToken::new("demo", &token, Role::Admin)],
             push_token: None,
+            tls: None,
+            peer_ca_pem: None,
         })
     };
     let sn_node = start_node(

@@ -23,6 +23,8 @@ pub async fn run(args: NodeArgs) -> anyhow::Result<()> {
         lookup: Arc::new(StaticUsers::default()),
         admin_tokens: c.tokens,
         push_token: c.push_token,
+        tls: c.tls,
+        peer_ca_pem: c.peer_ca_pem,
     })
     .await?;
     println!("twinsync node {instance} listening on {}", node.url());

@@ -59,6 +59,26 @@ pub struct NodeOptions {
     /// The secret in the push URL (`POST /hooks/{token}`) the platform notifies; no push
     /// endpoint without one.
     pub push_token: Option<String>,
+    /// Serve HTTPS with this certificate chain and key (PEM) instead of plain HTTP.
+    pub tls: Option<NodeTls>,
+    /// A certificate authority (PEM) to trust for peer nodes besides the system's roots
+    /// (a private CA, a self-signed peer).
+    pub peer_ca_pem: Option<Vec<u8>>,
+}
+
+/// The node's TLS certificate chain and private key, PEM.
+#[derive(Clone)]
+pub struct NodeTls {
+    /// Certificate chain, leaf first.
+    pub cert_pem: Vec<u8>,
+    /// Private key.
+    pub key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for NodeTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NodeTls(***)")
+    }
 }
 
 /// The shared state of a running node.
@@ -95,6 +115,50 @@ pub struct Node {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
+/// Serves `app` on `listener`, over TLS when `tls` is given, until `stopped` turns true.
+async fn serve(
+    listener: std::net::TcpListener,
+    app: axum::Router,
+    tls: Option<NodeTls>,
+    mut stopped: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, NodeError> {
+    let handle = axum_server::Handle::new();
+    let service = app.into_make_service();
+    let server = match tls {
+        Some(t) => {
+            twinsync_connectors::http::ensure_crypto_provider();
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem(t.cert_pem, t.key_pem)
+                .await
+                .map_err(|e| {
+                    NodeError::Setup(format!("the TLS certificate or key is not usable: {e}"))
+                })?;
+            let server = axum_server::tls_rustls::from_tcp_rustls(listener, config)
+                .map_err(|e| NodeError::Setup(e.to_string()))?
+                .handle(handle.clone());
+            tokio::spawn(async move {
+                if let Err(e) = server.serve(service).await {
+                    tracing::error!(error = %e, "the node's server stopped");
+                }
+            })
+        }
+        None => {
+            let server = axum_server::from_tcp(listener)
+                .map_err(|e| NodeError::Setup(e.to_string()))?
+                .handle(handle.clone());
+            tokio::spawn(async move {
+                if let Err(e) = server.serve(service).await {
+                    tracing::error!(error = %e, "the node's server stopped");
+                }
+            })
+        }
+    };
+    Ok(tokio::spawn(async move {
+        let _ = stopped.wait_for(|s| *s).await;
+        handle.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+        let _ = server.await;
+    }))
+}
+
 impl Node {
     /// Opens the store, asks the platform who the integration user is, starts serving and
     /// starts the worker.
@@ -109,16 +173,21 @@ impl Node {
         let key = NodeKey::load_or_create(&options.data_dir.join("node.key"))
             .map_err(|e| NodeError::Setup(e.to_string()))?;
         let me = options.platform.whoami().await?;
-        let listener = tokio::net::TcpListener::bind(options.bind)
-            .await
+        let listener = std::net::TcpListener::bind(options.bind)
+            .and_then(|l| l.set_nonblocking(true).map(|_| l))
             .map_err(|e| NodeError::Setup(format!("cannot listen on {}: {e}", options.bind)))?;
         let addr = listener
             .local_addr()
             .map_err(|e| NodeError::Setup(e.to_string()))?;
+        let scheme = if options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let url = options
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{addr}"))
+            .unwrap_or_else(|| format!("{scheme}://{addr}"))
             .trim_end_matches('/')
             .to_string();
         let inner = Arc::new(Inner {
@@ -128,7 +197,7 @@ impl Node {
             platform: options.platform,
             key,
             verifier: Verifier::new(),
-            peers: PeerClient::new()?,
+            peers: PeerClient::new(options.peer_ca_pem.as_deref())?,
             me,
             lookup: options.lookup,
             admin_tokens: options.admin_tokens,
@@ -148,18 +217,7 @@ impl Node {
             .merge(admin_http::router(inner.clone()))
             .merge(push_http::router(inner.clone()))
             .merge(console_http::router());
-        let mut server_stop = stopped.clone();
-        let server = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = server_stop.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!(error = %e, "the peer server stopped");
-            }
-        });
+        let server = serve(listener, app, options.tls, stopped.clone()).await?;
         let pusher = tokio::spawn(push::run(inner.clone(), stopped.clone()));
         let worker = tokio::spawn(worker::run(inner.clone(), stopped));
         Ok(Node {

@@ -60,9 +60,17 @@ pub struct PeerClient {
 }
 
 impl PeerClient {
-    pub fn new() -> Result<Self, NodeError> {
+    /// A client trusting the system's roots and, when given, the CA in `extra_ca_pem`.
+    pub fn new(extra_ca_pem: Option<&[u8]>) -> Result<Self, NodeError> {
         twinsync_connectors::http::ensure_crypto_provider();
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(pem) = extra_ca_pem {
+            let ca = reqwest::Certificate::from_pem(pem).map_err(|e| {
+                NodeError::Setup(format!("the peer CA certificate is not PEM: {e}"))
+            })?;
+            builder = builder.add_root_certificate(ca);
+        }
+        let http = builder
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(10))
             .user_agent(concat!("twinsync-node/", env!("CARGO_PKG_VERSION")))

@@ -117,6 +117,8 @@ pub async fn node_polling(
         lookup: Arc::new(StaticUsers::default()),
         admin_tokens,
         push_token: Some(PUSH_TOKEN.into()),
+        tls: None,
+        peer_ca_pem: None,
     })
     .await
     .unwrap()
