@@ -15,7 +15,7 @@ use twinsync_connectors::salesforce::Salesforce;
 use twinsync_connectors::{Entity, Platform, Watermark};
 use twinsync_model::ConnectionMode;
 use twinsync_node::Node;
-use twinsync_store::{NewTrigger, Store};
+use twinsync_store::Store;
 
 const HOUR: Duration = Duration::from_secs(3600);
 
@@ -74,26 +74,8 @@ async fn setup() -> Setup {
     )
     .await;
     let id = support::connect(&sn_node, &sf_node, ConnectionMode::Basic).await;
-    sn_node
-        .add_trigger(NewTrigger {
-            connection_id: id.clone(),
-            entity_type: "incident".into(),
-            query: "urgency=1".into(),
-            notes: String::new(),
-            active: true,
-        })
-        .await
-        .unwrap();
-    sf_node
-        .add_trigger(NewTrigger {
-            connection_id: id.clone(),
-            entity_type: "Case".into(),
-            query: "Priority = 'High'".into(),
-            notes: String::new(),
-            active: true,
-        })
-        .await
-        .unwrap();
+    support::trigger(&sn_node, &id, "incident", "urgency=1").await;
+    support::trigger(&sf_node, &id, "Case", "Priority = 'High'").await;
     Setup {
         _dir: dir,
         snb,

@@ -13,7 +13,6 @@ use twinsync_model::ConnectionMode;
 use twinsync_node::{Node, NodeOptions, NodeTls};
 use twinsync_rules::StaticUsers;
 use twinsync_sandbox::common::tls::TlsMaterial;
-use twinsync_store::NewTrigger;
 
 async fn tls_node(
     instance: &str,
@@ -91,16 +90,7 @@ async fn nodes_serving_https_connect_and_sync() {
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
 
     let id = support::connect(&sn_node, &sf_node, ConnectionMode::Basic).await;
-    sn_node
-        .add_trigger(NewTrigger {
-            connection_id: id.clone(),
-            entity_type: "incident".into(),
-            query: "urgency=1".into(),
-            notes: String::new(),
-            active: true,
-        })
-        .await
-        .unwrap();
+    support::trigger(&sn_node, &id, "incident", "urgency=1").await;
     let sn_person = support::sn_connector(snb.base_url(), "admin", SETTLE);
     sn_person
         .create(

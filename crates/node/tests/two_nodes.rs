@@ -86,16 +86,7 @@ async fn an_urgent_incident_syncs_to_a_case_and_back() {
     let again = sf_node.accept(&code).await.unwrap_err();
     assert!(again.to_string().contains("exists already"), "{again}");
 
-    sn_node
-        .add_trigger(NewTrigger {
-            connection_id: id.clone(),
-            entity_type: "incident".into(),
-            query: "urgency=1".into(),
-            notes: "urgent incidents go to sales".into(),
-            active: true,
-        })
-        .await
-        .unwrap();
+    support::trigger(&sn_node, &id, "incident", "urgency=1").await;
 
     // Someone files an urgent incident, with a comment and a photo; and a routine one.
     let inc = sn_person
@@ -647,16 +638,7 @@ async fn one_twin_with_a_failing_rule_does_not_hold_up_the_others() {
         )
         .await
         .unwrap();
-    sn_node
-        .add_trigger(NewTrigger {
-            connection_id: id.clone(),
-            entity_type: "incident".into(),
-            query: "urgency=1".into(),
-            notes: String::new(),
-            active: true,
-        })
-        .await
-        .unwrap();
+    support::trigger(&sn_node, &id, "incident", "urgency=1").await;
     for (i, summary) in ["first fine", "boom goes this one", "second fine"]
         .iter()
         .enumerate()

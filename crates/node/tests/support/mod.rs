@@ -139,6 +139,19 @@ pub async fn connect(initiator: &Node, acceptor: &Node, mode: ConnectionMode) ->
     acceptor.accept(&code).await.unwrap().spec.id
 }
 
+/// Adds an active trigger on `node` for the connection `id`.
+pub async fn trigger(node: &Node, id: &str, entity_type: &str, query: &str) {
+    node.add_trigger(twinsync_store::NewTrigger {
+        connection_id: id.to_string(),
+        entity_type: entity_type.into(),
+        query: query.into(),
+        notes: String::new(),
+        active: true,
+    })
+    .await
+    .unwrap();
+}
+
 /// Waits (up to 30 s) until `check` gives a value.
 pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
 where
