@@ -784,3 +784,91 @@ async fn bulk_connect_by_field_pairs_records_holding_the_same_value() {
     assert_eq!((back.local, back.pairs, back.linked), (4, 2, 0));
     assert_eq!(back.ambiguous, vec!["Dup title".to_string()]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_queued_while_the_remote_node_is_down_drains_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (snb, sfb) = sandboxes(0, 0).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let sf_platform = || -> Arc<dyn Platform> {
+        Arc::new(sf_connector(
+            sfb.base_url(),
+            "integration@example.com",
+            "integration",
+        ))
+    };
+    let sn_node = node("sn", Arc::new(sn_connector(snb.base_url(), "itil")), &dir).await;
+    let sf_node = support::node_at("sf", sf_platform(), &dir, port).await;
+    let id = support::connect(&sn_node, &sf_node, ConnectionMode::Basic).await;
+    support::trigger(&sn_node, &id, "incident", "urgency=1").await;
+    let sn_person = sn_connector(snb.base_url(), "admin");
+    let sf_person = sf_connector(sfb.base_url(), "admin@example.com", "admin");
+    let mut keys = Vec::new();
+    for i in 0..5 {
+        let w = sn_person
+            .create(
+                "incident",
+                &format!("down-{i}"),
+                json!({"short_description": format!("outage {i}"), "urgency": "1"})
+                    .as_object()
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        keys.push(w.key);
+    }
+    eventually("the five cases", || async {
+        (cases(&sf_person).await == 5).then_some(())
+    })
+    .await;
+
+    // The Salesforce node goes away; edits keep coming on the ServiceNow side.
+    sf_node.shutdown().await;
+    for round in 0..6 {
+        for k in &keys {
+            sn_person
+                .update(
+                    "incident",
+                    k,
+                    json!({"description": format!("edit {round}")})
+                        .as_object()
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    eventually("a backlog waiting for the other node", || async {
+        let d = sn_node.store().depths(&id).await.ok()?;
+        (d.outbox > 0).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+
+    // Back on the same address and data: the backlog drains, the last edit wins everywhere.
+    let sf_node = support::node_at("sf", sf_platform(), &dir, port).await;
+    eventually("every case at the last edit", || async {
+        let got = sf_person
+            .changes("Case", None, &Watermark::start(), 100)
+            .await
+            .ok()?;
+        (got.entities.len() == 5
+            && got
+                .entities
+                .iter()
+                .all(|c| c.fields["Description"] == "edit 5"))
+        .then_some(())
+    })
+    .await;
+    eventually("the outbox drained", || async {
+        let d = sn_node.store().depths(&id).await.ok()?;
+        (d.outbox == 0).then_some(())
+    })
+    .await;
+    assert_eq!(cases(&sf_person).await, 5, "no case made twice");
+    drop(sf_node);
+}

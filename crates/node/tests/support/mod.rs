@@ -98,6 +98,31 @@ pub async fn node(
     .await
 }
 
+/// A node listening at `bind` (a restarted node must be found where its peer knows it),
+/// polling every 150 ms.
+pub async fn node_at(
+    instance: &str,
+    platform: Arc<dyn Platform>,
+    dir: &tempfile::TempDir,
+    bind: std::net::SocketAddr,
+) -> Node {
+    Node::start(NodeOptions {
+        instance: instance.into(),
+        bind,
+        public_url: None,
+        data_dir: dir.path().join(instance),
+        platform,
+        poll_interval: Duration::from_millis(150),
+        lookup: Arc::new(StaticUsers::default()),
+        admin_tokens: Vec::new(),
+        push_token: None,
+        tls: None,
+        peer_ca_pem: None,
+    })
+    .await
+    .unwrap()
+}
+
 /// A node on an ephemeral port, polling every `poll` (push tests poll hourly, so what
 /// syncs quickly came by push).
 pub async fn node_polling(
