@@ -6,76 +6,11 @@
 mod support;
 
 use serde_json::json;
-use std::sync::Arc;
 use std::time::Duration;
-use support::{eventually, sandboxes, SETTLE};
-use twinsync_connectors::salesforce::Salesforce;
-use twinsync_connectors::servicenow::ServiceNow;
+use support::eventually;
 use twinsync_connectors::Platform;
 use twinsync_model::{ConnectionMode, ConnectionStatus, RuleDirection};
-use twinsync_node::Node;
-use twinsync_sandbox::salesforce::SalesforceSandbox;
-use twinsync_sandbox::servicenow::ServiceNowSandbox;
-use twinsync_store::{NewTrigger, Store};
-
-struct Pair {
-    _snb: ServiceNowSandbox,
-    _sfb: SalesforceSandbox,
-    _dir: tempfile::TempDir,
-    sn_node: Node,
-    sf_node: Node,
-    sn_person: ServiceNow,
-    sf_person: Salesforce,
-    id: String,
-}
-
-/// Two nodes with a Script-mode connection between them.
-async fn pair() -> Pair {
-    let dir = tempfile::tempdir().unwrap();
-    let (snb, sfb) = sandboxes(0, 0).await;
-    let sn_node = support::node(
-        "sn",
-        Arc::new(support::sn_connector(snb.base_url(), "itil", SETTLE)),
-        &dir,
-        Vec::new(),
-    )
-    .await;
-    let sf_node = support::node(
-        "sf",
-        Arc::new(support::sf_connector(
-            sfb.base_url(),
-            "integration@example.com",
-            "integration",
-            SETTLE,
-        )),
-        &dir,
-        Vec::new(),
-    )
-    .await;
-    let id = support::connect(&sn_node, &sf_node, ConnectionMode::Script).await;
-    Pair {
-        sn_person: support::sn_connector(snb.base_url(), "admin", SETTLE),
-        sf_person: support::sf_connector(sfb.base_url(), "admin@example.com", "admin", SETTLE),
-        _snb: snb,
-        _sfb: sfb,
-        _dir: dir,
-        sn_node,
-        sf_node,
-        id,
-    }
-}
-
-async fn trigger(node: &Node, id: &str, entity_type: &str, query: &str) {
-    node.add_trigger(NewTrigger {
-        connection_id: id.into(),
-        entity_type: entity_type.into(),
-        query: query.into(),
-        notes: String::new(),
-        active: true,
-    })
-    .await
-    .unwrap();
-}
+use twinsync_store::Store;
 
 fn fields(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
     v.as_object().unwrap().clone()
@@ -83,7 +18,7 @@ fn fields(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_task_rule_from_the_rules_issue_syncs_salesforce_tasks() {
-    let p = pair().await;
+    let p = support::pair(ConnectionMode::Script).await;
     p.sf_node
         .publish_rule(
             &p.id,
@@ -93,7 +28,7 @@ async fn the_task_rule_from_the_rules_issue_syncs_salesforce_tasks() {
         )
         .await
         .unwrap();
-    trigger(
+    support::trigger(
         &p.sf_node,
         &p.id,
         "Task",
@@ -134,8 +69,8 @@ async fn the_task_rule_from_the_rules_issue_syncs_salesforce_tasks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commenting_out_the_description_in_the_outgoing_rule_stops_sharing_it() {
-    let p = pair().await;
-    trigger(&p.sn_node, &p.id, "incident", "urgency=1").await;
+    let p = support::pair(ConnectionMode::Script).await;
+    support::trigger(&p.sn_node, &p.id, "incident", "urgency=1").await;
     let inc = p
         .sn_person
         .create(
@@ -196,8 +131,8 @@ async fn commenting_out_the_description_in_the_outgoing_rule_stops_sharing_it() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deactivated_connection_queues_changes_and_delivers_them_once_activated() {
-    let p = pair().await;
-    trigger(&p.sn_node, &p.id, "incident", "urgency=1").await;
+    let p = support::pair(ConnectionMode::Script).await;
+    support::trigger(&p.sn_node, &p.id, "incident", "urgency=1").await;
     p.sn_node
         .set_status(&p.id, ConnectionStatus::Inactive)
         .await

@@ -336,22 +336,14 @@ async fn cases(p: &Salesforce) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_connect_links_existing_records_and_unexalate_unlinks_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let (snb, sfb) = sandboxes(0, 0).await;
-    let sn_node = node("sn", Arc::new(sn_connector(snb.base_url(), "itil")), &dir).await;
-    let sf_node = node(
-        "sf",
-        Arc::new(sf_connector(
-            sfb.base_url(),
-            "integration@example.com",
-            "integration",
-        )),
-        &dir,
-    )
-    .await;
-    let sn_person = sn_connector(snb.base_url(), "admin");
-    let sf_person = sf_connector(sfb.base_url(), "admin@example.com", "admin");
-    let id = support::connect(&sn_node, &sf_node, ConnectionMode::Basic).await;
+    let support::Pair {
+        sn_node,
+        sf_node,
+        sn_person,
+        sf_person,
+        id,
+        keep: _keep,
+    } = support::pair(ConnectionMode::Basic).await;
     // The same problem, filed on both sides before the connection existed.
     let inc = sn_person
         .create(
@@ -482,22 +474,14 @@ async fn bulk_connect_links_existing_records_and_unexalate_unlinks_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_edits_with_triggers_matching_everything_ends_quiet() {
-    let dir = tempfile::tempdir().unwrap();
-    let (snb, sfb) = sandboxes(0, 0).await;
-    let sn_node = node("sn", Arc::new(sn_connector(snb.base_url(), "itil")), &dir).await;
-    let sf_node = node(
-        "sf",
-        Arc::new(sf_connector(
-            sfb.base_url(),
-            "integration@example.com",
-            "integration",
-        )),
-        &dir,
-    )
-    .await;
-    let sn_person = sn_connector(snb.base_url(), "admin");
-    let sf_person = sf_connector(sfb.base_url(), "admin@example.com", "admin");
-    let id = support::connect(&sn_node, &sf_node, ConnectionMode::Basic).await;
+    let support::Pair {
+        sn_node,
+        sf_node,
+        sn_person,
+        sf_person,
+        id,
+        keep: _keep,
+    } = support::pair(ConnectionMode::Basic).await;
     // Triggers that match every record on both sides: what the node writes matches them too.
     for (n, entity_type, query) in [
         (&sn_node, "incident", "active=true"),
@@ -612,22 +596,14 @@ async fn a_burst_of_edits_with_triggers_matching_everything_ends_quiet() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_twin_with_a_failing_rule_does_not_hold_up_the_others() {
-    let dir = tempfile::tempdir().unwrap();
-    let (snb, sfb) = sandboxes(0, 0).await;
-    let sn_node = node("sn", Arc::new(sn_connector(snb.base_url(), "itil")), &dir).await;
-    let sf_node = node(
-        "sf",
-        Arc::new(sf_connector(
-            sfb.base_url(),
-            "integration@example.com",
-            "integration",
-        )),
-        &dir,
-    )
-    .await;
-    let sn_person = sn_connector(snb.base_url(), "admin");
-    let sf_person = sf_connector(sfb.base_url(), "admin@example.com", "admin");
-    let id = support::connect(&sn_node, &sf_node, ConnectionMode::Script).await;
+    let support::Pair {
+        sn_node,
+        sf_node,
+        sn_person,
+        sf_person,
+        id,
+        keep: _keep,
+    } = support::pair(ConnectionMode::Script).await;
     // An incoming rule that fails on one kind of record.
     sf_node
         .publish_rule(
@@ -675,22 +651,14 @@ async fn one_twin_with_a_failing_rule_does_not_hold_up_the_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_connect_by_field_pairs_records_holding_the_same_value() {
-    let dir = tempfile::tempdir().unwrap();
-    let (snb, sfb) = sandboxes(0, 0).await;
-    let sn_node = node("sn", Arc::new(sn_connector(snb.base_url(), "itil")), &dir).await;
-    let sf_node = node(
-        "sf",
-        Arc::new(sf_connector(
-            sfb.base_url(),
-            "integration@example.com",
-            "integration",
-        )),
-        &dir,
-    )
-    .await;
-    let sn_person = sn_connector(snb.base_url(), "admin");
-    let sf_person = sf_connector(sfb.base_url(), "admin@example.com", "admin");
-    let id = support::connect(&sn_node, &sf_node, ConnectionMode::Basic).await;
+    let support::Pair {
+        sn_node,
+        sf_node,
+        sn_person,
+        sf_person,
+        id,
+        keep: _keep,
+    } = support::pair(ConnectionMode::Basic).await;
     // Records filed on both sides before the connection, naming the same problems; one
     // subject is used twice on the Salesforce side, one incident has no case.
     let mut incidents = Vec::new();

@@ -164,6 +164,52 @@ pub async fn connect(initiator: &Node, acceptor: &Node, mode: ConnectionMode) ->
     acceptor.accept(&code).await.unwrap().spec.id
 }
 
+/// Both sandboxes, a node for each (`sn`, `sf`, polling every 150 ms), a person on each
+/// side, and a connection between the nodes.
+pub struct Pair {
+    pub sn_node: Node,
+    pub sf_node: Node,
+    pub sn_person: ServiceNow,
+    pub sf_person: Salesforce,
+    pub id: String,
+    /// What must live as long as the nodes: the sandboxes and the data directory.
+    pub keep: (ServiceNowSandbox, SalesforceSandbox, tempfile::TempDir),
+}
+
+/// Starts a [`Pair`] connected in `mode`.
+pub async fn pair(mode: ConnectionMode) -> Pair {
+    let dir = tempfile::tempdir().unwrap();
+    let (snb, sfb) = sandboxes(0, 0).await;
+    let sn_node = node(
+        "sn",
+        Arc::new(sn_connector(snb.base_url(), "itil", SETTLE)),
+        &dir,
+        Vec::new(),
+    )
+    .await;
+    let sf_node = node(
+        "sf",
+        Arc::new(sf_connector(
+            sfb.base_url(),
+            "integration@example.com",
+            "integration",
+            SETTLE,
+        )),
+        &dir,
+        Vec::new(),
+    )
+    .await;
+    let id = connect(&sn_node, &sf_node, mode).await;
+    Pair {
+        sn_person: sn_connector(snb.base_url(), "admin", SETTLE),
+        sf_person: sf_connector(sfb.base_url(), "admin@example.com", "admin", SETTLE),
+        sn_node,
+        sf_node,
+        id,
+        keep: (snb, sfb, dir),
+    }
+}
+
 /// Adds an active trigger on `node` for the connection `id`.
 pub async fn trigger(node: &Node, id: &str, entity_type: &str, query: &str) {
     node.add_trigger(twinsync_store::NewTrigger {
