@@ -151,12 +151,15 @@ const BY_HAND: How = How {
 
 /// The message to send for a local entity, if there is something to send: `None` for the
 /// node's own write (no echo), an unchanged replica, or a rule failure (recorded).
+/// `based_on` is the other side's replica the entity now reflects, when the twin's stored
+/// `previous` is not that yet (an apply not recorded yet).
 async fn outgoing_message(
     inner: &Inner,
     c: &Connection,
     e: &Entity,
     (rule, version): (&str, i64),
     how: How,
+    based_on: Option<&serde_json::Value>,
 ) -> Result<Option<Outgoing>, NodeError> {
     let id = &c.spec.id;
     let force = how.force;
@@ -218,10 +221,13 @@ async fn outgoing_message(
         entity: RecordRef::of(e),
         rule_version: version,
         detected_at: Some(Utc::now().timestamp_millis()),
-        based_on: twin
-            .previous
-            .as_deref()
-            .and_then(|p| serde_json::from_str(p).ok()),
+        based_on: match based_on {
+            Some(v) => Some(v.clone()),
+            None => twin
+                .previous
+                .as_deref()
+                .and_then(|p| serde_json::from_str(p).ok()),
+        },
     };
     inner
         .metrics
@@ -263,7 +269,7 @@ pub(super) async fn messages_for<'a>(
 ) -> Result<Vec<Outgoing>, NodeError> {
     let mut messages = Vec::new();
     for e in entities {
-        if let Some(m) = outgoing_message(inner, c, e, rule, how).await? {
+        if let Some(m) = outgoing_message(inner, c, e, rule, how, None).await? {
             messages.push(m);
         }
     }
@@ -599,6 +605,12 @@ async fn apply_inbox(inner: &Inner, c: &Connection) {
     }
 }
 
+/// Puts a received message back for another attempt after its backoff.
+async fn retry_later(inner: &Inner, id: &str, m: &InMessage) -> Result<(), NodeError> {
+    let at = Utc::now() + chrono::Duration::from_std(backoff(m.attempts)).unwrap_or_default();
+    Ok(inner.store.defer(id, m.seq, at).await?)
+}
+
 /// How long to wait before trying a transiently failing message again.
 fn backoff(attempts: i64) -> Duration {
     Duration::from_secs(1u64 << attempts.clamp(0, 8) as u32).min(Duration::from_secs(300))
@@ -737,12 +749,12 @@ async fn apply_one(
             let ack = serde_json::json!({"entity": record_ref(&outcome.local)}).to_string();
             let (own_version, known) =
                 match after_apply(inner, c, &twin, &outcome, &message.replica).await {
-                    Some(remember) => remember,
-                    None => {
+                    AfterApply::Remember { own_version, known } => (own_version, known),
+                    AfterApply::Resend(now) => {
                         // Local edits the write must not hide: send the record now, as
                         // built on the replica just applied. Queued before the apply is
                         // recorded, so a crash in between sends it twice, never not at all.
-                        resend_after_apply(inner, c, &outcome.local, &message.replica).await?;
+                        resend_after_apply(inner, c, &outcome.local, now, &message.replica).await?;
                         (Some(String::new()), None)
                     }
                 };
@@ -788,15 +800,7 @@ async fn apply_one(
         }
         Err(e) if e.is_transient() => {
             tracing::debug!(connection = %id, seq = m.seq, error = %e, "apply failed for now; retried later");
-            inner
-                .store
-                .defer(
-                    id,
-                    m.seq,
-                    Utc::now()
-                        + chrono::Duration::from_std(backoff(m.attempts)).unwrap_or_default(),
-                )
-                .await?;
+            retry_later(inner, id, m).await?;
         }
         Err(e) => {
             inner
@@ -916,33 +920,53 @@ pub(crate) async fn bulk_exalate(
     Ok(counts)
 }
 
-/// The hash of the replica the outgoing rule makes of a local record now (after an
-/// apply), or `None` when it cannot be made.
-/// What to remember after an apply: the version the node wrote (its own echo to skip)
-/// and the hash of what it would send now (the other side has just sent it) — or `None`
-/// when the record must be sent now: it had local edits not yet sent before the write, or
-/// got one between the node's read and its write (a replica field differing from before
-/// that the received replica does not explain). When someone wrote after the node, neither
-/// is remembered: the feed sends their change. (An unexplained difference that was no edit
-/// costs one message, which the other side finds to be its own values.)
+/// What an apply leaves to remember, or to send.
+enum AfterApply {
+    /// The version the node wrote (its own echo to skip) and the hash of what it would send
+    /// now (the other side has just sent it); `None` leaves each as it was.
+    Remember {
+        own_version: Option<String>,
+        known: Option<String>,
+    },
+    /// The record has local edits the write must not hide: send it now (the entity as read
+    /// after the write, when it was read).
+    Resend(Option<Box<Entity>>),
+}
+
+/// What to remember after an apply — or that the record must be sent now: it had local
+/// edits not yet sent before the write, or got one between the node's read and its write
+/// (a replica field differing from before that the received replica does not explain).
+/// When someone wrote after the node, neither version nor hash is remembered: the feed
+/// sends their change. (An unexplained difference that was no edit costs one message,
+/// which the other side finds to be its own values.)
 async fn after_apply(
     inner: &Inner,
     c: &Connection,
     twin: &twinsync_store::Twin,
     outcome: &crate::engine::incoming::Outcome,
     received: &serde_json::Value,
-) -> Option<(Option<String>, Option<String>)> {
+) -> AfterApply {
+    let forget = |own_version| AfterApply::Remember {
+        own_version,
+        known: None,
+    };
+    let links = inner.store.links(&c.spec.id, &twin.correlation).await.ok();
+    let (rule_text, _) = rule(inner, c, RuleDirection::Outgoing).await;
+    let replica_of = |e: &Entity| {
+        let links = links.as_ref()?;
+        extract(&rule_text, e, links, inner.lookup.as_ref()).ok()
+    };
     let before = match &outcome.before {
-        Some(before) => match current_replica_of(inner, c, before, &twin.correlation).await {
+        Some(before) => match replica_of(before) {
             Some(x) if twin.last_sent_hash.as_deref() == Some(x.hash.as_str()) => {
                 serde_json::from_slice::<serde_json::Value>(&x.replica).ok()
             }
-            _ => return None,
+            _ => return AfterApply::Resend(None),
         },
         None => None,
     };
     let Some(written) = outcome.own_version.clone() else {
-        return Some((None, None));
+        return forget(None);
     };
     let now = match current_entity(inner, &outcome.local).await {
         Some(now)
@@ -950,10 +974,10 @@ async fn after_apply(
         {
             now
         }
-        _ => return Some((Some(written), None)),
+        _ => return forget(Some(written)),
     };
-    let Some(now_replica) = current_replica_of(inner, c, &now, &twin.correlation).await else {
-        return Some((Some(written), None));
+    let Some(now_replica) = replica_of(&now) else {
+        return forget(Some(written));
     };
     if let (Some(before), Ok(serde_json::Value::Object(after))) = (
         before,
@@ -963,33 +987,44 @@ async fn after_apply(
             .iter()
             .all(|(k, v)| before.get(k) == Some(v) || received.get(k) == Some(v));
         if !explained {
-            return None;
+            return AfterApply::Resend(Some(Box::new(now)));
         }
     }
-    Some((Some(written), Some(now_replica.hash)))
+    AfterApply::Remember {
+        own_version: Some(written),
+        known: Some(now_replica.hash),
+    }
 }
 
-/// Queues the record as it is after an apply, with `based_on` the replica just applied, so
-/// the other side writes only the local edits it carries.
+/// Queues the record as it is after an apply (`now`, or read again), with `based_on` the
+/// replica just applied, so the other side writes only the local edits it carries.
 async fn resend_after_apply(
     inner: &Inner,
     c: &Connection,
     local: &LocalRecord,
+    now: Option<Box<Entity>>,
     applied: &serde_json::Value,
 ) -> Result<(), NodeError> {
-    let Some(now) = current_entity(inner, local).await else {
-        return Ok(());
+    let now = match now {
+        Some(e) => *e,
+        None => match current_entity(inner, local).await {
+            Some(e) => e,
+            None => return Ok(()),
+        },
     };
     let (rule_text, version) = rule(inner, c, RuleDirection::Outgoing).await;
-    let Some(mut m) =
-        outgoing_message(inner, c, &now, (&rule_text, version), UNSENT_AFTER_APPLY).await?
+    let Some(m) = outgoing_message(
+        inner,
+        c,
+        &now,
+        (&rule_text, version),
+        UNSENT_AFTER_APPLY,
+        Some(applied),
+    )
+    .await?
     else {
         return Ok(());
     };
-    if let Ok(mut message) = serde_json::from_str::<ReplicaMessage>(&m.payload) {
-        message.based_on = Some(applied.clone());
-        m.payload = serde_json::to_string(&message).unwrap_or(m.payload);
-    }
     inner
         .store
         .enqueue(Enqueue {
@@ -1010,6 +1045,7 @@ async fn current_entity(inner: &Inner, local: &LocalRecord) -> Option<Entity> {
         .pop()
 }
 
+/// The replica the outgoing rule makes of `e` with the twin's links, if it can be made.
 async fn current_replica_of(
     inner: &Inner,
     c: &Connection,
@@ -1021,6 +1057,8 @@ async fn current_replica_of(
     extract(&rule_text, e, &links, inner.lookup.as_ref()).ok()
 }
 
+/// The hash of the replica the outgoing rule makes of a local record now (after an
+/// apply), or `None` when it cannot be made.
 async fn known_hash(
     inner: &Inner,
     c: &Connection,
@@ -1072,15 +1110,7 @@ async fn link_existing(inner: &Inner, c: &Connection, m: &InMessage) -> Result<(
             return Ok(());
         }
         Err(e) if e.is_transient() => {
-            inner
-                .store
-                .defer(
-                    id,
-                    m.seq,
-                    Utc::now()
-                        + chrono::Duration::from_std(backoff(m.attempts)).unwrap_or_default(),
-                )
-                .await?;
+            retry_later(inner, id, m).await?;
             return Ok(());
         }
         Err(e) => return Err(e.into()),
@@ -1280,7 +1310,7 @@ pub(crate) async fn exalate(
         .ok_or_else(|| NodeError::Refused(format!("{entity_type} {key} does not exist")))?;
     let (rule_text, version) = rule(inner, &c, RuleDirection::Outgoing).await;
     let _one_at_a_time = inner.round_lock.lock().await;
-    if let Some(m) = outgoing_message(inner, &c, &e, (&rule_text, version), BY_HAND).await? {
+    if let Some(m) = outgoing_message(inner, &c, &e, (&rule_text, version), BY_HAND, None).await? {
         inner
             .store
             .enqueue(Enqueue {
