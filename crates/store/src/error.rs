@@ -34,6 +34,9 @@ pub enum StoreError {
     /// SQLite failed.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// The transaction holding this call's work did not commit: nothing of it was kept.
+    #[error("the database could not commit ({0}); nothing was saved — check the disk (space, permissions) and retry")]
+    Commit(String),
     /// The worker thread went away.
     #[error("database worker stopped: {0}")]
     Worker(String),

@@ -1,6 +1,6 @@
 //! Connections, invitations, rule versions and triggers: what admins configure.
 
-use super::{parse_enum, parse_ts, ts};
+use super::{parse_enum, parse_ts, ts, Cached};
 use crate::error::{Result, StoreError};
 use crate::records::*;
 use chrono::{DateTime, Utc};
@@ -53,7 +53,7 @@ fn not_found(what: impl Into<String>) -> StoreError {
 }
 
 pub fn insert_connection(db: &mut Db, c: NewConnection, now: DateTime<Utc>) -> Result<Connection> {
-    let taken: bool = db.query_row(
+    let taken: bool = db.row(
         "SELECT EXISTS (SELECT 1 FROM connections WHERE name = ?1 OR id = ?2)",
         params![c.name, c.id],
         |r| r.get(0),
@@ -64,7 +64,7 @@ pub fn insert_connection(db: &mut Db, c: NewConnection, now: DateTime<Utc>) -> R
             c.name, c.id
         )));
     }
-    db.execute(
+    db.exec(
         &format!("INSERT INTO connections ({CONNECTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"),
         params![
             c.id,
@@ -85,7 +85,7 @@ pub fn insert_connection(db: &mut Db, c: NewConnection, now: DateTime<Utc>) -> R
 
 pub fn connection(db: &Db, id: &str) -> Result<Connection> {
     let row = db
-        .query_row(
+        .row(
             &format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE id = ?1"),
             [id],
             connection_of,
@@ -96,7 +96,7 @@ pub fn connection(db: &Db, id: &str) -> Result<Connection> {
 }
 
 pub fn connections(db: &mut Db) -> Result<Vec<Connection>> {
-    let mut stmt = db.prepare(&format!(
+    let mut stmt = db.prepare_cached(&format!(
         "SELECT {CONNECTION_COLUMNS} FROM connections ORDER BY name"
     ))?;
     let rows = stmt.query_map([], connection_of)?;
@@ -109,7 +109,7 @@ pub fn set_status(
     status: ConnectionStatus,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let n = db.execute(
+    let n = db.exec(
         "UPDATE connections SET status = ?2, updated_at = ?3 WHERE id = ?1",
         params![id, status.as_str(), ts(now)],
     )?;
@@ -120,7 +120,7 @@ pub fn set_status(
 }
 
 pub fn delete_connection(db: &mut Db, id: &str) -> Result<()> {
-    let n = db.execute("DELETE FROM connections WHERE id = ?1", [id])?;
+    let n = db.exec("DELETE FROM connections WHERE id = ?1", [id])?;
     if n == 0 {
         return Err(not_found(format!("connection {id}")));
     }
@@ -129,7 +129,7 @@ pub fn delete_connection(db: &mut Db, id: &str) -> Result<()> {
 
 pub fn put_invitation(db: &mut Db, inv: Invitation) -> Result<()> {
     connection(db, &inv.connection_id)?;
-    db.execute(
+    db.exec(
         "INSERT INTO invitations (connection_id, code_hash, expires_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (connection_id) DO UPDATE SET code_hash = ?2, expires_at = ?3, used_at = NULL",
         params![inv.connection_id, inv.code_hash, ts(inv.expires_at)],
@@ -138,9 +138,9 @@ pub fn put_invitation(db: &mut Db, inv: Invitation) -> Result<()> {
 }
 
 pub fn use_invitation(db: &mut Db, id: &str, hash: &[u8], now: DateTime<Utc>) -> Result<()> {
-    let tx = db.transaction()?;
+    let tx = db.savepoint()?;
     let found: Option<(Vec<u8>, String, Option<String>)> = tx
-        .query_row(
+        .row(
             "SELECT code_hash, expires_at, used_at FROM invitations WHERE connection_id = ?1",
             [id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -164,7 +164,7 @@ pub fn use_invitation(db: &mut Db, id: &str, hash: &[u8], now: DateTime<Utc>) ->
             "the code has expired; ask the other side for a new one".into(),
         ));
     }
-    tx.execute(
+    tx.exec(
         "UPDATE invitations SET used_at = ?2 WHERE connection_id = ?1",
         params![id, ts(now)],
     )?;
@@ -185,14 +185,14 @@ pub fn publish_rule(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<RuleVersion> {
-    let tx = db.transaction()?;
+    let tx = db.savepoint()?;
     connection(&tx, id)?;
-    let version: i64 = tx.query_row(
+    let version: i64 = tx.row(
         "SELECT COALESCE(MAX(version), 0) + 1 FROM rule_versions WHERE connection_id = ?1 AND direction = ?2",
         params![id, direction.as_str()],
         |r| r.get(0),
     )?;
-    tx.execute(
+    tx.exec(
         "INSERT INTO rule_versions (connection_id, direction, version, source, published_at, published_by)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![id, direction.as_str(), version, source, ts(now), by],
@@ -214,7 +214,7 @@ pub fn rule_versions(
     direction: RuleDirection,
     limit: i64,
 ) -> Result<Vec<RuleVersion>> {
-    let mut stmt = db.prepare(
+    let mut stmt = db.prepare_cached(
         "SELECT version, source, published_at, published_by FROM rule_versions
          WHERE connection_id = ?1 AND direction = ?2 ORDER BY version DESC LIMIT ?3",
     )?;
@@ -271,7 +271,7 @@ fn finish_trigger((mut t, created): (Trigger, String)) -> Result<Trigger> {
 
 pub fn add_trigger(db: &mut Db, t: NewTrigger, now: DateTime<Utc>) -> Result<Trigger> {
     connection(db, &t.connection_id)?;
-    db.execute(
+    db.exec(
         "INSERT INTO triggers (connection_id, entity_type, query, notes, active, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
@@ -289,7 +289,7 @@ pub fn add_trigger(db: &mut Db, t: NewTrigger, now: DateTime<Utc>) -> Result<Tri
 
 pub fn trigger(db: &Db, id: i64) -> Result<Trigger> {
     let row = db
-        .query_row(
+        .row(
             &format!("SELECT {TRIGGER_COLUMNS} FROM triggers WHERE id = ?1"),
             [id],
             trigger_of,
@@ -300,7 +300,7 @@ pub fn trigger(db: &Db, id: i64) -> Result<Trigger> {
 }
 
 pub fn triggers(db: &mut Db, connection_id: &str) -> Result<Vec<Trigger>> {
-    let mut stmt = db.prepare(&format!(
+    let mut stmt = db.prepare_cached(&format!(
         "SELECT {TRIGGER_COLUMNS} FROM triggers WHERE connection_id = ?1 ORDER BY id"
     ))?;
     let rows = stmt.query_map([connection_id], trigger_of)?;
@@ -308,7 +308,7 @@ pub fn triggers(db: &mut Db, connection_id: &str) -> Result<Vec<Trigger>> {
 }
 
 pub fn set_trigger_active(db: &mut Db, id: i64, active: bool) -> Result<()> {
-    let n = db.execute(
+    let n = db.exec(
         "UPDATE triggers SET active = ?2 WHERE id = ?1",
         params![id, active],
     )?;
@@ -319,7 +319,7 @@ pub fn set_trigger_active(db: &mut Db, id: i64, active: bool) -> Result<()> {
 }
 
 pub fn delete_trigger(db: &mut Db, id: i64) -> Result<()> {
-    let n = db.execute("DELETE FROM triggers WHERE id = ?1", [id])?;
+    let n = db.exec("DELETE FROM triggers WHERE id = ?1", [id])?;
     if n == 0 {
         return Err(not_found(format!("trigger {id}")));
     }

@@ -1,7 +1,7 @@
 //! Error entries (a permanent failure blocks its twin until retried or resolved) and the
 //! per-twin sync log.
 
-use super::{parse_ts, ts};
+use super::{parse_ts, ts, Cached};
 use crate::error::{Result, StoreError};
 use crate::records::*;
 use chrono::{DateTime, Utc};
@@ -42,7 +42,7 @@ fn finish(
 }
 
 fn by_id(db: &Db, id: i64) -> Result<ErrorEntry> {
-    db.query_row(
+    db.row(
         &format!("SELECT {COLUMNS} FROM errors WHERE id = ?1"),
         [id],
         entry_of,
@@ -56,9 +56,9 @@ fn by_id(db: &Db, id: i64) -> Result<ErrorEntry> {
 }
 
 pub fn record(db: &mut Db, e: NewError) -> Result<ErrorEntry> {
-    let tx = db.transaction()?;
+    let tx = db.savepoint()?;
     let open: Option<i64> = tx
-        .query_row(
+        .row(
             "SELECT id FROM errors WHERE connection_id = ?1 AND correlation = ?2 AND closed_at IS NULL",
             params![e.connection_id, e.correlation],
             |r| r.get(0),
@@ -66,7 +66,7 @@ pub fn record(db: &mut Db, e: NewError) -> Result<ErrorEntry> {
         .optional()?;
     let id = match open {
         Some(id) => {
-            tx.execute(
+            tx.exec(
                 "UPDATE errors SET attempts = attempts + 1, last_seen = ?2, message = ?3,
                  location = ?4, rule_version = ?5, entity = ?6 WHERE id = ?1",
                 params![
@@ -81,7 +81,7 @@ pub fn record(db: &mut Db, e: NewError) -> Result<ErrorEntry> {
             id
         }
         None => {
-            tx.execute(
+            tx.exec(
                 "INSERT INTO errors (connection_id, correlation, entity, rule_version, location, message, attempts, first_seen, last_seen)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?7)",
                 params![e.connection_id, e.correlation, e.entity, e.rule_version, e.location, e.message, ts(e.at)],
@@ -95,7 +95,7 @@ pub fn record(db: &mut Db, e: NewError) -> Result<ErrorEntry> {
 }
 
 pub fn open(db: &mut Db, connection_id: Option<&str>) -> Result<Vec<ErrorEntry>> {
-    let mut stmt = db.prepare(&format!(
+    let mut stmt = db.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM errors WHERE closed_at IS NULL AND (?1 IS NULL OR connection_id = ?1)
          ORDER BY last_seen DESC, id DESC"
     ))?;
@@ -104,25 +104,25 @@ pub fn open(db: &mut Db, connection_id: Option<&str>) -> Result<Vec<ErrorEntry>>
 }
 
 pub fn close(db: &mut Db, id: i64, retry: bool, now: DateTime<Utc>) -> Result<ErrorEntry> {
-    let tx = db.transaction()?;
+    let tx = db.savepoint()?;
     let e = by_id(&tx, id)?;
     if e.closed_at.is_some() {
         return Err(StoreError::Conflict(format!(
             "error {id} is closed already"
         )));
     }
-    tx.execute(
+    tx.exec(
         "UPDATE errors SET closed_at = ?2 WHERE id = ?1",
         params![id, ts(now)],
     )?;
     if retry {
-        tx.execute(
+        tx.exec(
             "UPDATE inbox SET due_at = '' WHERE connection_id = ?1 AND correlation = ?2 AND applied = 0",
             params![e.connection_id, e.correlation],
         )?;
     } else {
         // Resolved: the message that failed is skipped; the twin's later ones flow.
-        tx.execute(
+        tx.exec(
             "UPDATE inbox SET applied = 1 WHERE connection_id = ?1 AND correlation = ?2 AND seq =
                (SELECT MIN(seq) FROM inbox WHERE connection_id = ?1 AND correlation = ?2 AND applied = 0)",
             params![e.connection_id, e.correlation],
@@ -134,7 +134,7 @@ pub fn close(db: &mut Db, id: i64, retry: bool, now: DateTime<Utc>) -> Result<Er
 }
 
 pub fn log(db: &Db, e: &NewLogEntry) -> Result<()> {
-    db.execute(
+    db.exec(
         "INSERT INTO sync_log (connection_id, correlation, event, rule_version, detail, at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
@@ -155,7 +155,7 @@ pub fn log_of(
     correlation: &str,
     limit: usize,
 ) -> Result<Vec<LogEntry>> {
-    let mut stmt = db.prepare(
+    let mut stmt = db.prepare_cached(
         "SELECT id, event, rule_version, detail, at FROM sync_log
          WHERE connection_id = ?1 AND correlation = ?2 ORDER BY id DESC LIMIT ?3",
     )?;

@@ -1,5 +1,6 @@
 //! Comment and attachment links between the two sides of a twin.
 
+use super::Cached;
 use crate::error::{Result, StoreError};
 use crate::records::*;
 use rusqlite::{params, Connection as Db};
@@ -41,7 +42,7 @@ pub fn of_twin(db: &mut Db, connection_id: &str, correlation: &str) -> Result<Ve
 }
 
 pub fn put(db: &mut Db, l: &Link) -> Result<()> {
-    db.execute(
+    db.exec(
         "INSERT INTO links (connection_id, correlation, kind, remote_id, local_id, received)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (connection_id, correlation, kind, remote_id)

@@ -1,9 +1,10 @@
 //! [`Store`] on SQLite: one connection in WAL mode with `synchronous=FULL` (a committed
-//! transaction survives a crash of the process or the machine), foreign keys on, driven on
-//! Tokio's blocking threads.
+//! transaction survives a crash of the process or the machine), foreign keys on, on its own
+//! thread that commits the calls waiting together ([`group_commit`]).
 
 mod config;
 mod errors;
+mod group_commit;
 mod links;
 mod queue;
 mod twins;
@@ -16,8 +17,36 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection as Db;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use twinsync_model::{ConnectionStatus, RuleDirection};
+
+/// SQL run through the connection's prepared-statement cache: parsing a statement cost more
+/// than running it, and the store runs the same few dozen statements over and over.
+pub(crate) trait Cached {
+    /// Runs a statement that returns no rows; how many rows it changed.
+    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+    /// Runs a query and maps its first row.
+    fn row<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>;
+}
+
+impl Cached for Db {
+    fn exec<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+
+    fn row<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    {
+        self.prepare_cached(sql)?.query_row(params, f)
+    }
+}
+
+/// Distinct statements the store runs (the cache holds them all).
+const STATEMENT_CACHE: usize = 128;
 
 /// How times are stored: fixed width, so text order is time order.
 const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
@@ -51,7 +80,7 @@ where
 /// The store on one SQLite database.
 #[derive(Clone)]
 pub struct SqliteStore {
-    db: Arc<Mutex<Db>>,
+    db: group_commit::Writer,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -80,25 +109,18 @@ impl SqliteStore {
         db.pragma_update(None, "foreign_keys", "ON")?;
         db.busy_timeout(std::time::Duration::from_secs(5))?;
         migrations::migrate(&mut db)?;
+        db.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(SqliteStore {
-            db: Arc::new(Mutex::new(db)),
+            db: group_commit::Writer::start(db)?,
         })
     }
 
-    /// Runs `f` on the database on a blocking thread.
+    /// Runs `f` on the database; answers once its work is committed.
     async fn run<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Db) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = db
-                .lock()
-                .map_err(|_| StoreError::Worker("a database call panicked earlier".into()))?;
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| StoreError::Worker(e.to_string()))?
+        self.db.run(f).await
     }
 }
 
@@ -250,7 +272,7 @@ impl Store for SqliteStore {
 
     async fn update_twin(&self, id: i64, change: TwinChange) -> Result<Twin> {
         self.run(move |db| {
-            let tx = db.transaction()?;
+            let tx = db.savepoint()?;
             twins::update(&tx, id, &change, Utc::now())?;
             let t = twins::by_id(&tx, id)?;
             tx.commit()?;
@@ -303,7 +325,7 @@ impl Store for SqliteStore {
     async fn has_unapplied(&self, connection_id: &str, correlation: &str) -> Result<bool> {
         let (id, correlation) = (connection_id.to_string(), correlation.to_string());
         self.run(move |db| {
-            Ok(db.query_row(
+            Ok(db.row(
                 "SELECT EXISTS(SELECT 1 FROM inbox WHERE connection_id = ?1 AND correlation = ?2 AND applied = 0)",
                 rusqlite::params![id, correlation],
                 |r| r.get::<_, bool>(0),

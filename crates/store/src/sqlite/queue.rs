@@ -2,21 +2,21 @@
 //! what it holds contiguously, and the choice of what to apply next (in order per twin,
 //! never past a gap, never on a blocked twin).
 
-use super::{parse_enum, ts, twins};
+use super::{parse_enum, ts, twins, Cached};
 use crate::error::{Result, StoreError};
 use crate::records::*;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection as Db, Transaction};
+use rusqlite::{params, Connection as Db};
 
 /// Appends `messages` with the connection's next sequence numbers, inside `tx`.
 fn append(
-    tx: &Transaction<'_>,
+    tx: &Db,
     connection_id: &str,
     messages: &[Outgoing],
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>> {
     let mut next: i64 = tx
-        .query_row(
+        .row(
             "SELECT next_out_seq FROM connections WHERE id = ?1",
             [connection_id],
             |r| r.get(0),
@@ -52,7 +52,7 @@ fn append(
         seqs.push(next);
         next += 1;
     }
-    tx.execute(
+    tx.exec(
         "UPDATE connections SET next_out_seq = ?2 WHERE id = ?1",
         params![connection_id, next],
     )?;
@@ -60,11 +60,11 @@ fn append(
 }
 
 pub fn enqueue(db: &mut Db, batch: Enqueue, now: DateTime<Utc>) -> Result<Vec<i64>> {
-    let tx = db.transaction()?;
+    let tx = db.savepoint()?;
     let seqs = append(&tx, &batch.connection_id, &batch.messages, now)?;
     match &batch.advance {
         Some(Advance::Trigger(trigger, w)) => {
-            let n = tx.execute(
+            let n = tx.exec(
                 "UPDATE triggers SET watermark_at = ?2, watermark_key = ?3 WHERE id = ?1 AND connection_id = ?4",
                 params![trigger, w.updated_at, w.key, batch.connection_id],
             )?;
@@ -75,7 +75,7 @@ pub fn enqueue(db: &mut Db, batch: Enqueue, now: DateTime<Utc>) -> Result<Vec<i6
             }
         }
         Some(Advance::Feed(entity_type, w)) => {
-            tx.execute(
+            tx.exec(
                 "INSERT INTO feeds (connection_id, entity_type, watermark_at, watermark_key)
                  VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (connection_id, entity_type)
@@ -117,7 +117,7 @@ pub fn undelivered(db: &mut Db, connection_id: &str, limit: usize) -> Result<Vec
 }
 
 pub fn mark_delivered(db: &mut Db, connection_id: &str, seq: i64) -> Result<()> {
-    db.execute(
+    db.exec(
         "UPDATE outbox SET delivered = 1 WHERE connection_id = ?1 AND seq <= ?2 AND delivered = 0",
         params![connection_id, seq],
     )?;
@@ -130,9 +130,9 @@ pub fn receive(
     messages: Vec<InMessage>,
     now: DateTime<Utc>,
 ) -> Result<i64> {
-    let tx = db.transaction()?;
+    let tx = db.savepoint()?;
     let mut contiguous: i64 = tx
-        .query_row(
+        .row(
             "SELECT inbox_contiguous FROM connections WHERE id = ?1",
             [connection_id],
             |r| r.get(0),
@@ -172,7 +172,7 @@ pub fn receive(
             contiguous += 1;
         }
     }
-    tx.execute(
+    tx.exec(
         "UPDATE connections SET inbox_contiguous = ?2 WHERE id = ?1",
         params![connection_id, contiguous],
     )?;
@@ -220,8 +220,8 @@ pub fn ready(
 }
 
 pub fn applied(db: &mut Db, done: Applied, now: DateTime<Utc>) -> Result<()> {
-    let tx = db.transaction()?;
-    let n = tx.execute(
+    let tx = db.savepoint()?;
+    let n = tx.exec(
         "UPDATE inbox SET applied = 1 WHERE connection_id = ?1 AND seq = ?2 AND applied = 0",
         params![done.connection_id, done.seq],
     )?;
@@ -245,7 +245,7 @@ pub fn applied(db: &mut Db, done: Applied, now: DateTime<Utc>) -> Result<()> {
 }
 
 pub fn defer(db: &mut Db, connection_id: &str, seq: i64, at: DateTime<Utc>) -> Result<()> {
-    db.execute(
+    db.exec(
         "UPDATE inbox SET attempts = attempts + 1, due_at = ?3 WHERE connection_id = ?1 AND seq = ?2",
         params![connection_id, seq, ts(at)],
     )?;
@@ -254,12 +254,12 @@ pub fn defer(db: &mut Db, connection_id: &str, seq: i64, at: DateTime<Utc>) -> R
 
 pub fn depths(db: &mut Db, connection_id: &str) -> Result<QueueDepths> {
     Ok(QueueDepths {
-        outbox: db.query_row(
+        outbox: db.row(
             "SELECT COUNT(*) FROM outbox WHERE connection_id = ?1 AND delivered = 0",
             [connection_id],
             |r| r.get(0),
         )?,
-        inbox: db.query_row(
+        inbox: db.row(
             "SELECT COUNT(*) FROM inbox WHERE connection_id = ?1 AND applied = 0",
             [connection_id],
             |r| r.get(0),
@@ -270,7 +270,7 @@ pub fn depths(db: &mut Db, connection_id: &str) -> Result<QueueDepths> {
 pub fn feed(db: &mut Db, connection_id: &str, entity_type: &str) -> Result<Watermark> {
     use rusqlite::OptionalExtension;
     Ok(db
-        .query_row(
+        .row(
             "SELECT watermark_at, watermark_key FROM feeds WHERE connection_id = ?1 AND entity_type = ?2",
             params![connection_id, entity_type],
             |r| {

@@ -1,7 +1,7 @@
 //! Twins: the pairs of records kept in sync, found by correlation key or by local record,
 //! created once however many times a record is detected.
 
-use super::{parse_ts, ts};
+use super::{parse_ts, ts, Cached};
 use crate::error::{Result, StoreError};
 use crate::records::*;
 use chrono::{DateTime, Utc};
@@ -50,7 +50,7 @@ fn finish((mut t, created, updated): (Twin, String, String)) -> Result<Twin> {
 }
 
 fn one(db: &Db, filter: &str, params: impl rusqlite::Params) -> Result<Option<Twin>> {
-    db.query_row(
+    db.row(
         &format!("SELECT {COLUMNS} FROM twins WHERE {filter}"),
         params,
         twin_of,
@@ -83,7 +83,7 @@ pub fn by_local(db: &mut Db, connection_id: &str, ty: &str, key: &str) -> Result
 }
 
 pub fn list(db: &mut Db, connection_id: &str, limit: usize) -> Result<Vec<Twin>> {
-    let mut stmt = db.prepare(&format!(
+    let mut stmt = db.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM twins WHERE connection_id = ?1 ORDER BY id DESC LIMIT ?2"
     ))?;
     let rows = stmt.query_map(params![connection_id, limit as i64], twin_of)?;
@@ -97,7 +97,7 @@ pub fn ensure_local(
     correlation: &str,
     now: DateTime<Utc>,
 ) -> Result<Twin> {
-    let tx = db.transaction()?;
+    let tx = db.savepoint()?;
     if let Some(t) = one(
         &tx,
         "connection_id = ?1 AND local_type = ?2 AND local_key = ?3",
@@ -105,7 +105,7 @@ pub fn ensure_local(
     )? {
         return Ok(t);
     }
-    tx.execute(
+    tx.exec(
         "INSERT INTO twins (connection_id, correlation, local_type, local_key, local_number, local_url, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
         params![connection_id, correlation, local.entity_type, local.key, local.number, local.url, ts(now)],
@@ -121,8 +121,8 @@ pub fn ensure_remote(
     correlation: &str,
     now: DateTime<Utc>,
 ) -> Result<Twin> {
-    let tx = db.transaction()?;
-    tx.execute(
+    let tx = db.savepoint()?;
+    tx.exec(
         "INSERT INTO twins (connection_id, correlation, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)
          ON CONFLICT (connection_id, correlation) DO NOTHING",
         params![connection_id, correlation, ts(now)],
@@ -192,7 +192,7 @@ pub fn update(db: &Db, id: i64, change: &TwinChange, now: DateTime<Utc>) -> Resu
         .collect();
     params.push((":id", &id));
     let n = db
-        .execute(
+        .exec(
             &format!("UPDATE twins SET {} WHERE id = :id", sets.join(", ")),
             params.as_slice(),
         )
@@ -215,19 +215,19 @@ pub fn update(db: &Db, id: i64, change: &TwinChange, now: DateTime<Utc>) -> Resu
 }
 
 pub fn delete(db: &mut Db, id: i64) -> Result<()> {
-    let tx = db.transaction()?;
+    let tx = db.savepoint()?;
     let t = by_id(&tx, id)?;
     // Queued outgoing messages stay: the peer needs every sequence number to keep its
     // inbox contiguous, and it drops messages for twins it no longer has.
-    tx.execute(
+    tx.exec(
         "UPDATE inbox SET applied = 1 WHERE connection_id = ?1 AND correlation = ?2",
         params![t.connection_id, t.correlation],
     )?;
-    tx.execute(
+    tx.exec(
         "UPDATE errors SET closed_at = ?3 WHERE connection_id = ?1 AND correlation = ?2 AND closed_at IS NULL",
         params![t.connection_id, t.correlation, ts(Utc::now())],
     )?;
-    tx.execute("DELETE FROM twins WHERE id = ?1", [id])?;
+    tx.exec("DELETE FROM twins WHERE id = ?1", [id])?;
     tx.commit()?;
     Ok(())
 }
