@@ -31,6 +31,8 @@ const PAGES_PER_ROUND: usize = 10;
 const BATCH: usize = 200;
 /// Received messages applied per round and connection.
 const APPLY_PER_ROUND: usize = 500;
+/// Changed records turned into messages at the same time.
+const DETECT_CONCURRENCY: usize = 8;
 /// Twins applied at the same time (the connectors bound their own requests in flight).
 const APPLY_CONCURRENCY: usize = 8;
 
@@ -71,9 +73,20 @@ pub(crate) async fn round(inner: &Inner) {
             // active again.
             ConnectionStatus::Inactive => detect(inner, &c).await,
             ConnectionStatus::Active => {
+                let started = std::time::Instant::now();
                 detect(inner, &c).await;
+                let detected = started.elapsed();
                 send(inner, &c).await;
+                let sent = started.elapsed();
                 apply_inbox(inner, &c).await;
+                tracing::debug!(
+                    instance = %inner.instance,
+                    connection = %c.spec.id,
+                    detect_ms = detected.as_millis() as u64,
+                    send_ms = (sent - detected).as_millis() as u64,
+                    apply_ms = (started.elapsed() - sent).as_millis() as u64,
+                    "round"
+                );
             }
         }
     }
@@ -267,9 +280,19 @@ pub(super) async fn messages_for<'a>(
     rule: (&str, i64),
     how: How,
 ) -> Result<Vec<Outgoing>, NodeError> {
-    let mut messages = Vec::new();
-    for e in entities {
-        if let Some(m) = outgoing_message(inner, c, e, rule, how, None).await? {
+    // Each entity is a different record: they are looked at side by side (their store
+    // calls then share commits), and the messages keep the entities' order.
+    let looks: Vec<_> = entities
+        .into_iter()
+        .map(|e| outgoing_message(inner, c, e, rule, how, None))
+        .collect();
+    let built: Vec<Result<Option<Outgoing>, NodeError>> = futures_util::stream::iter(looks)
+        .buffered(DETECT_CONCURRENCY)
+        .collect()
+        .await;
+    let mut messages = Vec::with_capacity(built.len());
+    for m in built {
+        if let Some(m) = m? {
             messages.push(m);
         }
     }
