@@ -13,7 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     init_logging(&cli.log);
-    // Blocking threads run the store's calls, which take turns on one database anyway: a
+    // Blocking threads serve file reads and name lookups (the store has its own thread): a
     // few suffice, and each extra thread would keep its own allocator pages.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
