@@ -34,6 +34,8 @@ pub enum Command {
     Node(NodeArgs),
     /// Seal a secret (read from standard input) under a node's key, for `node.toml`.
     Seal(SealArgs),
+    /// Hash a console user's password (read from standard input) for `[[users]]` in `node.toml`.
+    HashPassword,
     /// A node's connections.
     #[command(subcommand)]
     Connection(ConnectionCommand),

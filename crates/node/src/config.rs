@@ -5,7 +5,7 @@
 //! sealed value too);
 //! `TWINSYNC_LISTEN`, `TWINSYNC_PUBLIC_URL` and `TWINSYNC_DATA_DIR` override the file.
 
-use crate::runtime::{AdminToken, NodeTls, Role};
+use crate::runtime::{check_hash, AdminToken, ConsoleUser, NodeTls, Role};
 use crate::sealing::{NodeKey, SEALED_PREFIX};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -53,6 +53,9 @@ pub struct NodeConfig {
     /// Admin API tokens.
     #[serde(default)]
     pub tokens: Vec<TokenSection>,
+    /// People who log in to the console (and the admin API) with a password.
+    #[serde(default)]
+    pub users: Vec<UserSection>,
     /// The secret path segment of the push endpoint (`POST /hooks/{token}`) the platform
     /// notifies; push is off without it (polling only).
     #[serde(default)]
@@ -171,6 +174,18 @@ pub struct TokenSection {
     pub token_sha256: Option<String>,
 }
 
+/// `[[users]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserSection {
+    /// Login name.
+    pub name: String,
+    /// `admin`, `operator` or `viewer`.
+    pub role: Role,
+    /// The password's argon2 hash, from `twinsync hash-password`.
+    pub password_hash: String,
+}
+
 /// A configuration ready to start a node with.
 pub struct Loaded {
     /// Instance name.
@@ -187,6 +202,8 @@ pub struct Loaded {
     pub platform: Arc<dyn Platform>,
     /// Admin tokens.
     pub tokens: Vec<AdminToken>,
+    /// Console users.
+    pub users: Vec<ConsoleUser>,
     /// The push token, if push is on.
     pub push_token: Option<String>,
     /// TLS certificate and key, if the node serves HTTPS.
@@ -401,6 +418,18 @@ impl NodeConfig {
             };
             tokens.push(token);
         }
+        let mut users: Vec<ConsoleUser> = Vec::new();
+        for u in c.users {
+            check_hash(&u.password_hash).map_err(|e| err(format!("user {:?}: {e}", u.name)))?;
+            if users.iter().any(|known| known.name == u.name) {
+                return Err(err(format!("user {:?} is listed twice", u.name)));
+            }
+            users.push(ConsoleUser {
+                name: u.name,
+                password_hash: u.password_hash,
+                role: u.role,
+            });
+        }
         let push_token =
             secret("push_token", &c.push_token, &c.push_token_env)?.map(|s| s.expose().to_string());
         if let Some(t) = &push_token {
@@ -450,6 +479,7 @@ impl NodeConfig {
             poll_interval: Duration::from_millis(c.poll_interval_ms.max(50)),
             platform,
             tokens,
+            users,
             push_token,
         })
     }
@@ -524,6 +554,29 @@ token_env = "TWINSYNC_TEST_TOKEN"
     }
 
     #[test]
+    fn reads_console_users_and_refuses_one_named_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let hash = crate::runtime::hash_password("pw").unwrap();
+        let user = |name: &str| {
+            format!(
+                "[[users]]\nname = \"{name}\"\nrole = \"operator\"\npassword_hash = \"{hash}\"\n"
+            )
+        };
+        let base = "instance = \"x\"\n[servicenow]\nurl=\"u\"\nuser=\"u\"\npassword=\"p\"\n";
+        let p = write(&dir, &format!("{base}{}{}", user("ada"), user("vic")));
+        let l = NodeConfig::load(&p).unwrap();
+        assert_eq!(l.users.len(), 2);
+        assert_eq!(
+            (l.users[0].name.as_str(), l.users[0].role),
+            ("ada", Role::Operator)
+        );
+        assert_eq!(l.users[1].password_hash, hash);
+        let p = write(&dir, &format!("{base}{}{}", user("ada"), user("ada")));
+        let e = NodeConfig::load(&p).err().unwrap().to_string();
+        assert!(e.contains("user \"ada\" is listed twice"), "{e}");
+    }
+
+    #[test]
     fn mistakes_are_named_with_what_to_do() {
         let dir = tempfile::tempdir().unwrap();
         let cases = [
@@ -536,6 +589,7 @@ token_env = "TWINSYNC_TEST_TOKEN"
             ("instance = \"x\"\ntls_cert_file = \"c.pem\"\ntls_key_file = \"k.pem\"\n[servicenow]\nurl=\"u\"\nuser=\"u\"\npassword=\"p\"\n", "tls_cert_file"),
             ("instance = \"x\"\npush_token = \"short\"\n[servicenow]\nurl=\"u\"\nuser=\"u\"\npassword=\"p\"\n", "push_token must be at least 16"),
             ("instance = \"x\"\n[salesforce]\nlogin_url=\"u\"\nclient_id=\"c\"\nclient_secret=\"s\"\nflow=\"magic\"\n", "use \"password\""),
+            ("instance = \"x\"\n[servicenow]\nurl=\"u\"\nuser=\"u\"\npassword=\"p\"\n[[users]]\nname=\"bob\"\nrole=\"admin\"\npassword_hash=\"hunter2\"\n", "user \"bob\": not an argon2 password hash"),
         ];
         for (text, expected) in cases {
             let p = write(&dir, text);

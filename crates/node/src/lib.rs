@@ -9,6 +9,6 @@ pub mod runtime;
 pub mod sealing;
 
 pub use runtime::{
-    AdminToken, BulkProgress, Initiate, MatchBy, Matched, Node, NodeError, NodeOptions, NodeTls,
-    Pair, Role,
+    hash_password, AdminToken, BulkProgress, ConsoleUser, Initiate, MatchBy, Matched, Node,
+    NodeError, NodeOptions, NodeTls, Pair, PasswordError, Role,
 };

@@ -1,4 +1,4 @@
-//! The admin API over HTTP, between two nodes on loopback: tokens and roles, initiate and
+//! The admin API over HTTP, between two nodes on loopback: tokens, logins and roles, initiate and
 //! accept, rules that must compile (Script mode only), triggers checked by the platform,
 //! exalate, a failing rule becoming an error entry that blocks its twin until retried,
 //! stats, deactivate/activate, and delete only with confirmation.
@@ -10,7 +10,7 @@ mod support;
 
 use support::{sandboxes, SETTLE};
 use twinsync_connectors::{Platform, Watermark};
-use twinsync_node::{AdminToken, Node, Role};
+use twinsync_node::{hash_password, AdminToken, ConsoleUser, Node, Role};
 
 const ADMIN: &str = "admin-token-0123456789";
 const OPERATOR: &str = "operator-token-0123456789";
@@ -425,4 +425,107 @@ async fn the_admin_api_drives_a_connection_end_to_end() {
     assert_eq!(s, StatusCode::NOT_FOUND);
     a.shutdown().await;
     b.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_log_in_and_act_in_their_role_until_they_log_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let (snb, _sfb) = sandboxes(0, 0).await;
+    let sn = Arc::new(support::sn_connector(snb.base_url(), "itil", SETTLE));
+    let user = |name: &str, password: &str, role| ConsoleUser {
+        name: name.into(),
+        password_hash: hash_password(password).unwrap(),
+        role,
+    };
+    let a = support::node_with_users(
+        "sn",
+        sn,
+        &dir,
+        vec![AdminToken::new("ann", ADMIN, Role::Admin)],
+        vec![
+            user("ada", "ada's long password", Role::Operator),
+            user("vic", "vic's long password", Role::Viewer),
+        ],
+        std::time::Duration::from_millis(150),
+    )
+    .await;
+    let api = Api {
+        http: reqwest::Client::new(),
+        base: a.url().to_string(),
+    };
+    let login = |user: &'static str, password: &'static str| {
+        api.call(
+            None,
+            Method::POST,
+            "/api/v1/login",
+            Some(json!({"user": user, "password": password})),
+        )
+    };
+
+    // Wrong password and unknown user: the same answer.
+    let (s, wrong) = login("ada", "vic's long password").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{wrong}");
+    let (s, unknown) = login("eve", "ada's long password").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong, unknown);
+
+    let (s, v) = login("ada", "ada's long password").await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(
+        (v["user"].as_str(), v["role"].as_str()),
+        (Some("ada"), Some("operator"))
+    );
+    let ada = v["token"].as_str().unwrap().to_string();
+    let (_, v) = login("vic", "vic's long password").await;
+    let vic = v["token"].as_str().unwrap().to_string();
+    assert_ne!(ada, vic);
+
+    // Sessions act in their users' roles, beside the API tokens.
+    let (s, _) = api
+        .call(Some(&vic), Method::GET, "/api/v1/connections", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, v) = api
+        .call(Some(&ada), Method::POST, "/api/v1/errors/999/resolve", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "an operator may resolve: {v}");
+    let (s, v) = api
+        .call(Some(&vic), Method::POST, "/api/v1/errors/999/resolve", None)
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("user `vic` is a viewer"),
+        "{v}"
+    );
+    let (s, v) = api
+        .call(
+            Some(&ada),
+            Method::POST,
+            "/api/v1/connections",
+            Some(json!({"remote_url": a.url(), "mode": "script"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+
+    // Logging out ends that session only; an API token has nothing to log out.
+    let (s, _) = api
+        .call(Some(&ada), Method::POST, "/api/v1/logout", None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = api
+        .call(Some(&ada), Method::GET, "/api/v1/connections", None)
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    let (s, _) = api
+        .call(Some(&vic), Method::GET, "/api/v1/connections", None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = api
+        .call(Some(ADMIN), Method::POST, "/api/v1/logout", None)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    a.shutdown().await;
 }

@@ -3,8 +3,8 @@
 //! initiate on one node and accept the code on the other, add a trigger (a bad query is
 //! refused with the platform's reason), publish a rule (one that does not compile is
 //! refused with its line), watch the statistics count the twin an urgent incident makes,
-//! see the node's info, resolve an error entry, and find a viewer's token refused an
-//! operator's action. chromedriver and Chromium come from `scripts/setup-test-deps`.
+//! see the node's info, resolve an error entry, log in as a user with a password and find
+//! a viewer refused an operator's action, log out (the session ends on the node too). chromedriver and Chromium come from `scripts/setup-test-deps`.
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
@@ -16,7 +16,7 @@ mod support;
 use support::{eventually, sandboxes, SETTLE};
 use twinsync_connectors::Platform;
 use twinsync_model::RuleDirection;
-use twinsync_node::{AdminToken, Node, Role};
+use twinsync_node::{hash_password, AdminToken, ConsoleUser, Node, Role};
 use twinsync_store::Store;
 
 /// chromedriver on a free port, with a headless Chromium session; both end on drop.
@@ -139,6 +139,22 @@ impl Browser {
         self.click("#login-form button").await;
     }
 
+    /// Logs in as a console user with a password.
+    async fn login_user(&self, node: &Node, user: &str, password: &str) {
+        self.c()
+            .goto(&format!("{}/console/", node.url()))
+            .await
+            .unwrap();
+        self.c()
+            .execute("sessionStorage.clear()", Vec::new())
+            .await
+            .unwrap();
+        self.c().refresh().await.unwrap();
+        self.fill("#login-user", user).await;
+        self.fill("#login-password", password).await;
+        self.click("#login-form button").await;
+    }
+
     async fn tab(&self, tab: &str) {
         self.click(&format!("a[data-tab='{tab}']")).await;
     }
@@ -148,14 +164,17 @@ impl Browser {
 async fn the_console_runs_a_connection_from_a_browser() {
     let dir = tempfile::tempdir().unwrap();
     let (snb, sfb) = sandboxes(0, 0).await;
-    let sn_node = support::node(
+    let sn_node = support::node_with_users(
         "acme-servicenow",
         Arc::new(support::sn_connector(snb.base_url(), "itil", SETTLE)),
         &dir,
-        vec![
-            AdminToken::new("ann", "ann-token", Role::Admin),
-            AdminToken::new("vic", "vic-token", Role::Viewer),
-        ],
+        vec![AdminToken::new("ann", "ann-token", Role::Admin)],
+        vec![ConsoleUser {
+            name: "vic".into(),
+            password_hash: hash_password("vic's password").unwrap(),
+            role: Role::Viewer,
+        }],
+        std::time::Duration::from_millis(150),
     )
     .await;
     let sf_node = support::node(
@@ -306,15 +325,41 @@ async fn the_console_runs_a_connection_from_a_browser() {
     b.wait_text("#no-errors", "No open errors").await;
     assert!(sf_node.store().open_errors(None).await.unwrap().is_empty());
 
-    // A viewer sees but may not act.
-    b.login(&sn_node, "vic-token").await;
-    b.wait_text("#message", "logged in as vic").await;
+    // A user logs in with a password (a wrong one is refused); a viewer sees but may not
+    // act; logging out ends the session on the node too.
+    b.login_user(&sn_node, "vic", "not vic's password").await;
+    b.wait_text("#message", "wrong user name or password").await;
+    b.login_user(&sn_node, "vic", "vic's password").await;
+    b.wait_text("#message", "logged in as user:vic").await;
     b.wait_text("#connections-table", "support-sales").await;
     b.click("#connections-table tbody tr button").await;
-    b.wait_text("#message", "is a viewer; this needs operator")
+    b.wait_text("#message", "user `vic` is a viewer; this needs operator")
         .await;
+    let session = b
+        .c()
+        .execute(
+            "return sessionStorage.getItem('twinsync-token')",
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    let session = session.as_str().unwrap().to_string();
+    let listed = |token: String| {
+        let url = format!("{}/api/v1/connections", sn_node.url());
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(listed(session.clone()).await, 200);
     b.click("#logout").await;
     b.wait_text("#message", "logged out").await;
+    assert_eq!(listed(session).await, 401);
     assert!(b
         .c()
         .find(Locator::Css("#login-view"))

@@ -29,6 +29,7 @@ async fn tls_node(
         poll_interval: Duration::from_millis(150),
         lookup: Arc::new(StaticUsers::default()),
         admin_tokens: Vec::new(),
+        console_users: Vec::new(),
         push_token: None,
         tls: Some(NodeTls {
             cert_pem: tls.cert_pem.clone(),

@@ -219,6 +219,7 @@ pub async fn run(args: BenchSyncArgs) -> anyhow::Result<()> {
             poll_interval: Duration::from_millis(args.poll_ms),
             lookup: Arc::new(StaticUsers::default()),
             admin_tokens: Vec::new(),
+            console_users: Vec::new(),
             push_token: Some(PUSH_TOKEN.into()),
             tls: None,
             peer_ca_pem: None,

@@ -163,6 +163,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             poll_interval: Duration::from_millis(250),
             lookup: Arc::new(StaticUsers::default()),
             admin_tokens: vec![AdminToken::new("demo", &token, Role::Admin)],
+            console_users: Vec::new(),
             push_token: None,
             tls: None,
             peer_ca_pem: None,

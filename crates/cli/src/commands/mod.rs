@@ -27,6 +27,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Rules(RulesCommand::Publish(args)) => admin::publish_rule(args).await,
         Command::Node(args) => node::run(args).await,
         Command::Seal(args) => node::seal(args),
+        Command::HashPassword => node::hash_password(),
         Command::Connection(c) => admin::connection(c).await,
         Command::Trigger(t) => admin::trigger(t).await,
         Command::Exalate(a) => admin::exalate(a).await,

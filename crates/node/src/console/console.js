@@ -1,5 +1,5 @@
 // The twinsync web console: a thin client of the node's admin API (/api/v1). The API token
-// lives in this tab's sessionStorage and goes in the Authorization header of every call, so
+// (or the session token a user's login gets) lives in this tab's sessionStorage and goes in the Authorization header of every call, so
 // no cookie is ever sent on its own and forms cannot be forged from another site. Every
 // value from the API is put on the page as text, never as markup.
 "use strict";
@@ -29,7 +29,8 @@ async function api(method, path, body) {
   if (r.status === 401) {
     sessionStorage.removeItem("twinsync-token");
     show();
-    throw new ApiError("the token was refused: log in again");
+    sessionStorage.removeItem("twinsync-session");
+    throw new ApiError("the token was refused or the login expired: log in again");
   }
   const text = await r.text();
   const data = text ? JSON.parse(text) : null;
@@ -308,17 +309,45 @@ function show() {
 function wire() {
   $("login-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    sessionStorage.setItem("twinsync-token", $("login-token").value.trim());
+    const user = $("login-user").value.trim();
+    const password = $("login-password").value;
+    const apiToken = $("login-token").value.trim();
+    $("login-password").value = "";
     $("login-token").value = "";
     run(async () => {
+      if (user !== "") {
+        // A user's password buys a session token, used from then on like an API token.
+        const r = await fetch("/api/v1/login", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ user, password }),
+        });
+        const data = await r.json().catch(() => null);
+        if (!r.ok) throw new ApiError((data && data.error) || r.status + " " + r.statusText);
+        sessionStorage.setItem("twinsync-token", data.token);
+        sessionStorage.setItem("twinsync-session", "1");
+      } else if (apiToken !== "") {
+        sessionStorage.setItem("twinsync-token", apiToken);
+        sessionStorage.removeItem("twinsync-session");
+      } else {
+        throw new ApiError("give a user and password, or an API token");
+      }
       const i = await api("GET", "/info");
       $("node-name").textContent = i.instance + " · " + i.platform_name;
       show();
       return "logged in as " + i.token;
     });
   });
-  $("logout").addEventListener("click", () => {
+  $("logout").addEventListener("click", async () => {
+    if (sessionStorage.getItem("twinsync-session")) {
+      // End the session on the node too; the page forgets it whatever the answer.
+      await fetch("/api/v1/logout", {
+        method: "POST",
+        headers: { Authorization: "Bearer " + token() },
+      }).catch(() => null);
+    }
     sessionStorage.removeItem("twinsync-token");
+    sessionStorage.removeItem("twinsync-session");
     say("logged out");
     show();
   });

@@ -59,6 +59,8 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .route("/api/v1/info", get(info))
+        .route("/api/v1/login", post(login))
+        .route("/api/v1/logout", post(logout))
         .route("/api/v1/connections", get(list_connections).post(initiate))
         .route("/api/v1/connections/accept", post(accept))
         .route(
@@ -119,9 +121,9 @@ fn answer(e: NodeError) -> Response {
     fail(status, e.to_string())
 }
 
-/// The caller's token, if it has at least `role`.
-fn authorize(inner: &Inner, headers: &HeaderMap, role: Role) -> Result<String, Refusal> {
-    let token = headers
+/// The bearer token of a request.
+fn bearer(headers: &HeaderMap) -> Result<&str, Refusal> {
+    headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
@@ -129,26 +131,86 @@ fn authorize(inner: &Inner, headers: &HeaderMap, role: Role) -> Result<String, R
         .ok_or_else(|| {
             Refusal(
                 StatusCode::UNAUTHORIZED,
-                "an API token is needed: `Authorization: Bearer <token>`".into(),
+                "an API token or a login is needed: `Authorization: Bearer <token>`".into(),
             )
-        })?;
+        })
+}
+
+/// Who the caller is (an API token's name, or `user:<name>` for a logged-in user), if they
+/// have at least `role`.
+fn authorize(inner: &Inner, headers: &HeaderMap, role: Role) -> Result<String, Refusal> {
+    let token = bearer(headers)?;
     let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-    let found = inner
-        .admin_tokens
-        .iter()
-        .find(|t| t.sha256 == digest)
-        .ok_or_else(|| Refusal(StatusCode::UNAUTHORIZED, "unknown API token".into()))?;
-    if found.role < role {
+    let (who, has) = match inner.admin_tokens.iter().find(|t| t.sha256 == digest) {
+        Some(t) => (format!("token `{}`", t.name), (t.name.clone(), t.role)),
+        None => match inner.logins.session(token) {
+            Some(s) => (
+                format!("user `{}`", s.user),
+                (format!("user:{}", s.user), s.role),
+            ),
+            None => {
+                return Err(Refusal(
+                    StatusCode::UNAUTHORIZED,
+                    "unknown API token or expired login; log in again".into(),
+                ))
+            }
+        },
+    };
+    if has.1 < role {
         return Err(Refusal(
             StatusCode::FORBIDDEN,
-            format!(
-                "token `{}` is a {:?}; this needs {:?}",
-                found.name, found.role, role
-            )
-            .to_lowercase(),
+            format!("{who} is a {:?}; this needs {:?}", has.1, role).to_lowercase(),
         ));
     }
-    Ok(found.name.clone())
+    Ok(has.0)
+}
+
+/// `POST /api/v1/login` body.
+#[derive(Deserialize)]
+struct LoginBody {
+    user: String,
+    password: String,
+}
+
+/// Password checks running at once (argon2 is slow and memory-hungry on purpose).
+static PASSWORD_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+async fn login(State(inner): State<Arc<Inner>>, Json(body): Json<LoginBody>) -> Response {
+    let Ok(_turn) = PASSWORD_CHECKS.acquire().await else {
+        return fail(StatusCode::SERVICE_UNAVAILABLE, "try again");
+    };
+    let checker = inner.clone();
+    let user = body.user.clone();
+    let opened =
+        tokio::task::spawn_blocking(move || checker.logins.login(&user, &body.password)).await;
+    match opened {
+        Ok(Some((token, session))) => {
+            tracing::info!(user = %session.user, "console login");
+            Json(json!({
+                "token": token,
+                "user": session.user,
+                "role": session.role,
+                "expires_in_secs": super::SESSION_LIFETIME.as_secs(),
+            }))
+            .into_response()
+        }
+        Ok(None) => {
+            tracing::warn!(user = %body.user, "refused login");
+            fail(StatusCode::UNAUTHORIZED, "wrong user name or password")
+        }
+        Err(e) => fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn logout(State(inner): State<Arc<Inner>>, headers: HeaderMap) -> Response {
+    match bearer(&headers) {
+        Ok(token) if inner.logins.logout(token) => StatusCode::NO_CONTENT.into_response(),
+        Ok(_) => fail(
+            StatusCode::NOT_FOUND,
+            "no such login (API tokens cannot log out)",
+        ),
+        Err(r) => r.into_response(),
+    }
 }
 
 macro_rules! guard {

@@ -5,6 +5,7 @@
 mod admin_http;
 mod console_http;
 mod error;
+mod login;
 mod matching;
 pub mod metrics;
 mod peer_client;
@@ -15,6 +16,7 @@ mod worker;
 
 pub use admin_http::{AdminToken, Role};
 pub use error::NodeError;
+pub use login::{check_hash, hash_password, ConsoleUser, PasswordError, SESSION_LIFETIME};
 pub use matching::{MatchBy, Matched};
 
 use crate::peer::{InvitationCode, Verifier};
@@ -56,6 +58,8 @@ pub struct NodeOptions {
     pub lookup: Arc<dyn NodeLookup + Send + Sync>,
     /// API tokens of the admin API.
     pub admin_tokens: Vec<AdminToken>,
+    /// People who log in with a password (console and admin API).
+    pub console_users: Vec<ConsoleUser>,
     /// The secret in the push URL (`POST /hooks/{token}`) the platform notifies; no push
     /// endpoint without one.
     pub push_token: Option<String>,
@@ -93,6 +97,8 @@ pub(crate) struct Inner {
     pub me: Identity,
     pub lookup: Arc<dyn NodeLookup + Send + Sync>,
     pub admin_tokens: Vec<AdminToken>,
+    /// Console users and their sessions.
+    pub logins: login::Logins,
     /// SHA-256 of the push token, if push is on.
     pub push_token: Option<[u8; 32]>,
     /// Records named by push notifications, waiting for the push worker.
@@ -201,6 +207,7 @@ impl Node {
             me,
             lookup: options.lookup,
             admin_tokens: options.admin_tokens,
+            logins: login::Logins::new(options.console_users, SESSION_LIFETIME),
             push_token: options
                 .push_token
                 .as_deref()

@@ -8,7 +8,7 @@ use twinsync_connectors::salesforce::{Salesforce, SalesforceAuth, SalesforceConf
 use twinsync_connectors::servicenow::{ServiceNow, ServiceNowAuth, ServiceNowConfig};
 use twinsync_connectors::{Platform, Secret};
 use twinsync_model::ConnectionMode;
-use twinsync_node::{AdminToken, Initiate, Node, NodeOptions};
+use twinsync_node::{AdminToken, ConsoleUser, Initiate, Node, NodeOptions};
 use twinsync_rules::StaticUsers;
 use twinsync_sandbox::salesforce::{self as sfbox, CustomFieldSpec, SalesforceSandbox};
 use twinsync_sandbox::servicenow::{self as snbox, ServiceNowSandbox};
@@ -115,6 +115,7 @@ pub async fn node_at(
         poll_interval: Duration::from_millis(150),
         lookup: Arc::new(StaticUsers::default()),
         admin_tokens: Vec::new(),
+        console_users: Vec::new(),
         push_token: None,
         tls: None,
         peer_ca_pem: None,
@@ -132,6 +133,18 @@ pub async fn node_polling(
     admin_tokens: Vec<AdminToken>,
     poll: Duration,
 ) -> Node {
+    node_with_users(instance, platform, dir, admin_tokens, Vec::new(), poll).await
+}
+
+/// A node on an ephemeral port with API tokens and console users.
+pub async fn node_with_users(
+    instance: &str,
+    platform: Arc<dyn Platform>,
+    dir: &tempfile::TempDir,
+    admin_tokens: Vec<AdminToken>,
+    console_users: Vec<ConsoleUser>,
+    poll: Duration,
+) -> Node {
     Node::start(NodeOptions {
         instance: instance.into(),
         bind: "127.0.0.1:0".parse().unwrap(),
@@ -141,6 +154,7 @@ pub async fn node_polling(
         poll_interval: poll,
         lookup: Arc::new(StaticUsers::default()),
         admin_tokens,
+        console_users,
         push_token: Some(PUSH_TOKEN.into()),
         tls: None,
         peer_ca_pem: None,
