@@ -1,5 +1,6 @@
 //! The admin API (`/api/v1/…`, JSON) over every operation an admin or operator performs,
-//! protected by API tokens with roles, and `/healthz`. Documented in `docs/admin-api.yaml`.
+//! protected by API tokens and users' logins with roles (`login.rs`), and `/healthz`.
+//! Documented in `docs/admin-api.yaml`.
 
 use super::{Initiate, Inner, NodeError};
 use axum::extract::{Path, Query, State};
