@@ -761,12 +761,17 @@ async fn a_backlog_queued_while_the_remote_node_is_down_drains_in_order() {
         .unwrap()
         .local_addr()
         .unwrap();
+    // Every write the Salesforce node makes, across its restart, in the order made.
+    let writes = support::recording::Writes::default();
     let sf_platform = || -> Arc<dyn Platform> {
-        Arc::new(sf_connector(
-            sfb.base_url(),
-            "integration@example.com",
-            "integration",
-        ))
+        Arc::new(support::recording::Recording {
+            inner: Arc::new(sf_connector(
+                sfb.base_url(),
+                "integration@example.com",
+                "integration",
+            )),
+            writes: writes.clone(),
+        })
     };
     let sn_node = node("sn", Arc::new(sn_connector(snb.base_url(), "itil")), &dir).await;
     let sf_node = support::node_at("sf", sf_platform(), &dir, port).await;
@@ -838,5 +843,34 @@ async fn a_backlog_queued_while_the_remote_node_is_down_drains_in_order() {
     })
     .await;
     assert_eq!(cases(&sf_person).await, 5, "no case made twice");
+
+    // Each case got the edits in the order they were made, none twice: the descriptions
+    // written to it climb strictly to the last edit. The node was down while 30 edits were
+    // made, so some cases got several of them one after the other from the backlog.
+    let writes = writes.lock().unwrap().clone();
+    let mut per_case: std::collections::HashMap<String, Vec<u32>> = Default::default();
+    for (key, fields) in &writes {
+        if let Some(d) = fields.get("Description").and_then(|d| d.as_str()) {
+            if let Some(n) = d.strip_prefix("edit ") {
+                per_case
+                    .entry(key.clone())
+                    .or_default()
+                    .push(n.parse().unwrap());
+            }
+        }
+    }
+    assert_eq!(per_case.len(), 5, "{writes:?}");
+    for (key, edits) in &per_case {
+        assert!(
+            edits.windows(2).all(|w| w[0] < w[1]),
+            "case {key} got edits out of order or twice: {edits:?}"
+        );
+        assert_eq!(edits.last(), Some(&5), "case {key}: {edits:?}");
+    }
+    let applied: usize = per_case.values().map(Vec::len).sum();
+    assert!(
+        applied > 5,
+        "the backlog held more than the last edit of each case: {per_case:?}"
+    );
     drop(sf_node);
 }

@@ -1,6 +1,8 @@
 //! Sandboxes, connectors and nodes on loopback for the node's tests.
 #![allow(dead_code)]
 
+pub mod recording;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
