@@ -124,32 +124,28 @@ impl Browser {
             .unwrap();
     }
 
-    async fn login(&self, node: &Node, token: &str) {
+    /// Opens the node's console with nothing remembered, as a new visitor would see it.
+    async fn fresh(&self, node: &Node) {
         self.c()
             .goto(&format!("{}/console/", node.url()))
             .await
             .unwrap();
-        // Start from the login form, as a new visitor of that node would.
         self.c()
             .execute("sessionStorage.clear()", Vec::new())
             .await
             .unwrap();
         self.c().refresh().await.unwrap();
+    }
+
+    async fn login(&self, node: &Node, token: &str) {
+        self.fresh(node).await;
         self.fill("#login-token", token).await;
         self.click("#login-form button").await;
     }
 
     /// Logs in as a console user with a password.
     async fn login_user(&self, node: &Node, user: &str, password: &str) {
-        self.c()
-            .goto(&format!("{}/console/", node.url()))
-            .await
-            .unwrap();
-        self.c()
-            .execute("sessionStorage.clear()", Vec::new())
-            .await
-            .unwrap();
-        self.c().refresh().await.unwrap();
+        self.fresh(node).await;
         self.fill("#login-user", user).await;
         self.fill("#login-password", password).await;
         self.click("#login-form button").await;
