@@ -12,6 +12,7 @@ mod peer_client;
 mod peer_http;
 mod push;
 mod push_http;
+mod read_back;
 mod worker;
 
 pub use admin_http::{AdminToken, Role};
@@ -101,6 +102,8 @@ pub(crate) struct Inner {
     pub logins: login::Logins,
     /// SHA-256 of the push token, if push is on.
     pub push_token: Option<[u8; 32]>,
+    /// Read-backs of records just written, batched across applies.
+    pub read_back: read_back::ReadBack,
     /// Records named by push notifications, waiting for the push worker.
     pub pushed: push::Pushed,
     /// What each feed handed out before it settled.
@@ -200,6 +203,7 @@ impl Node {
             instance: options.instance,
             url,
             store,
+            read_back: read_back::ReadBack::start(options.platform.clone()),
             platform: options.platform,
             key,
             verifier: Verifier::new(),
