@@ -73,8 +73,22 @@ async fn serve(platform: Arc<dyn Platform>, mut waiting: mpsc::UnboundedReceiver
             keys.dedup();
             let found = match platform.get(&entity_type, &keys).await {
                 Ok(found) => found,
+                // One record that cannot be read must not blank its neighbours: read each
+                // on its own; what still fails reads as None.
+                Err(e) if keys.len() > 1 => {
+                    tracing::warn!(entity_type, records = keys.len(), error = %e, "a batched read-back failed; reading the records one by one");
+                    let mut found = Vec::new();
+                    for key in &keys {
+                        if let Ok(mut one) =
+                            platform.get(&entity_type, std::slice::from_ref(key)).await
+                        {
+                            found.append(&mut one);
+                        }
+                    }
+                    found
+                }
                 Err(e) => {
-                    tracing::debug!(entity_type, error = %e, "read-back failed");
+                    tracing::warn!(entity_type, error = %e, "read-back failed");
                     Vec::new()
                 }
             };
@@ -101,13 +115,15 @@ mod tests {
         })
         .await
         .unwrap();
-        let c = ServiceNowConfig::new(
+        let mut c = ServiceNowConfig::new(
             sandbox.base_url(),
             ServiceNowAuth::Basic {
                 user: "admin".into(),
                 password: Secret::new("admin"),
             },
         );
+        // A failed request stays failed (the test injects one).
+        c.http.retry.max_attempts = 1;
         (sandbox, Arc::new(ServiceNow::new(c).unwrap()))
     }
 
@@ -115,7 +131,7 @@ mod tests {
     // they make one batch whatever the machine's speed.
     #[tokio::test(flavor = "current_thread")]
     async fn reads_waiting_together_take_one_read_and_each_gets_its_record() {
-        let (_sandbox, sn) = servicenow().await;
+        let (sandbox, sn) = servicenow().await;
         let page = sn
             .changes(
                 "incident",
@@ -151,5 +167,26 @@ mod tests {
             assert_eq!(&got.unwrap().key, key);
         }
         assert!(gone.is_none(), "a record that is not there reads as None");
+
+        // The batched read fails (the platform fails that one request): each record is
+        // then read on its own, so none of them is lost to its neighbours' failure.
+        let r = reqwest::Client::new()
+            .put(format!("{}/sandbox/faults", sandbox.base_url()))
+            .json(&serde_json::json!({"fail_next": 1, "error_status": 503}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{:?}", r.text().await);
+        let (a, b, c) = tokio::join!(
+            reads.read("incident", &keys[0]),
+            reads.read("incident", &keys[1]),
+            reads.read("incident", &keys[2]),
+        );
+        for (got, key) in [a, b, c].into_iter().zip(&keys) {
+            assert_eq!(
+                &got.expect("read one by one after the batch failed").key,
+                key
+            );
+        }
     }
 }

@@ -15,8 +15,9 @@ const GROUP_MAX: usize = 64;
 
 /// What a call leaves to do once its group's commit is known: hand its result over.
 type Completion = Box<dyn FnOnce(std::result::Result<(), &str>) + Send>;
-/// A call waiting for the database, or told why it will not get it.
-type Job = Box<dyn FnOnce(std::result::Result<&mut Db, &str>) -> Completion + Send>;
+/// A call waiting for the database, or told why it will not get it; it says whether it
+/// succeeded and leaves its completion.
+type Job = Box<dyn FnOnce(std::result::Result<&mut Db, &str>) -> (bool, Completion) + Send>;
 
 /// The handle callers send work through; the thread stops when the last handle is gone.
 #[derive(Clone)]
@@ -46,13 +47,15 @@ impl Writer {
                 Ok(db) => f(db),
                 Err(reason) => Err(StoreError::Commit(reason.to_string())),
             };
-            Box::new(move |committed: std::result::Result<(), &str>| {
+            let ok = result.is_ok();
+            let completion: Completion = Box::new(move |committed| {
                 let result = match (result, committed) {
                     (Ok(_), Err(e)) => Err(StoreError::Commit(e.to_string())),
                     (result, _) => result,
                 };
                 let _ = answer.send(result);
-            })
+            });
+            (ok, completion)
         });
         self.jobs
             .send(job)
@@ -76,7 +79,7 @@ fn serve(mut db: Db, queue: mpsc::Receiver<Job>) {
         if let Err(e) = db.exec("BEGIN IMMEDIATE", []) {
             let e = e.to_string();
             for job in group {
-                job(Err(&e))(Err(&e));
+                job(Err(&e)).1(Err(&e));
             }
             continue;
         }
@@ -84,18 +87,39 @@ fn serve(mut db: Db, queue: mpsc::Receiver<Job>) {
         let mut lost: Option<String> = None;
         for job in group {
             if let Some(e) = &lost {
-                job(Err(e))(Err(e));
+                job(Err(e)).1(Err(e));
+                continue;
+            }
+            // Each call runs in a savepoint of its own, so a call that fails or panics
+            // leaves nothing behind, whatever its own code does.
+            if let Err(e) = db.exec("SAVEPOINT call", []) {
+                let e = e.to_string();
+                job(Err(&e)).1(Err(&e));
                 continue;
             }
             // After a panic the caller's answer channel is gone with the unwinding: it
             // hears that the call panicked (the message went to stderr).
-            if let Ok(completion) = catch_unwind(AssertUnwindSafe(|| job(Ok(&mut db)))) {
-                done.push(completion);
-            }
+            let ok = match catch_unwind(AssertUnwindSafe(|| job(Ok(&mut db)))) {
+                Ok((ok, completion)) => {
+                    done.push(completion);
+                    ok
+                }
+                Err(_) => false,
+            };
             // SQLite rolls a whole transaction back on some errors (a full disk, say): what
             // ran before is gone and what comes after must not run outside the group.
             if db.is_autocommit() {
                 lost = Some("the transaction was rolled back by the database".into());
+                continue;
+            }
+            let closed = if ok {
+                db.exec("RELEASE call", [])
+            } else {
+                db.exec("ROLLBACK TO call", [])
+                    .and_then(|_| db.exec("RELEASE call", []))
+            };
+            if let Err(e) = closed {
+                lost = Some(format!("a call's savepoint could not be closed: {e}"));
             }
         }
         let outcome = match &lost {
@@ -191,6 +215,60 @@ mod tests {
             10,
             "the failing call's first insert is rolled back"
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_call_that_fails_after_writing_leaves_nothing_even_without_a_savepoint() {
+        let w = writer();
+        let (release, held) = hold(&w);
+        queued().await;
+        let before = tokio::spawn(insert(&w, 1));
+        queued().await;
+        let failing = {
+            let w = w.clone();
+            tokio::spawn(async move {
+                w.run(|db| -> Result<()> {
+                    db.execute("INSERT INTO t (v) VALUES (5)", [])?;
+                    Err(StoreError::Conflict("refused after writing".into()))
+                })
+                .await
+            })
+        };
+        queued().await;
+        let panicking = {
+            let w = w.clone();
+            tokio::spawn(async move {
+                w.run(|db| -> Result<()> {
+                    db.execute("INSERT INTO t (v) VALUES (6)", [])?;
+                    panic!("a bug after writing");
+                })
+                .await
+            })
+        };
+        queued().await;
+        let after = tokio::spawn(insert(&w, 2));
+        queued().await;
+        release.send(()).unwrap();
+        held.await.unwrap().unwrap();
+        assert_eq!(before.await.unwrap().unwrap(), 1);
+        assert!(matches!(
+            failing.await.unwrap(),
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            panicking.await.unwrap(),
+            Err(StoreError::Worker(_))
+        ));
+        assert_eq!(after.await.unwrap().unwrap(), 1);
+        let kept: Vec<i64> = w
+            .run(|db| {
+                let mut st = db.prepare("SELECT v FROM t ORDER BY v")?;
+                let rows = st.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<rusqlite::Result<Vec<i64>>>()?)
+            })
+            .await
+            .unwrap();
+        assert_eq!(kept, [1, 2]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
