@@ -170,6 +170,15 @@ mod tests {
         }
     }
 
+    /// Sends `f` to the database from a task of its own.
+    fn spawn<T: Send + 'static>(
+        w: &Writer,
+        f: impl FnOnce(&mut Db) -> Result<T> + Send + 'static,
+    ) -> tokio::task::JoinHandle<Result<T>> {
+        let w = w.clone();
+        tokio::spawn(async move { w.run(f).await })
+    }
+
     async fn count(w: &Writer) -> i64 {
         w.run(|db| Ok(db.query_row("SELECT count(*) FROM t", [], |r| r.get(0))?))
             .await
@@ -190,19 +199,13 @@ mod tests {
         for v in 0..10 {
             calls.push(tokio::spawn(insert(&w, v)));
         }
-        let failing = {
-            let w = w.clone();
-            tokio::spawn(async move {
-                w.run(|db| {
-                    let sp = db.savepoint()?;
-                    sp.execute("INSERT INTO t (v) VALUES (99)", [])?;
-                    sp.execute("INSERT INTO t (v) VALUES (NULL)", [])?;
-                    sp.commit()?;
-                    Ok(())
-                })
-                .await
-            })
-        };
+        let failing = spawn(&w, |db| {
+            let sp = db.savepoint()?;
+            sp.execute("INSERT INTO t (v) VALUES (99)", [])?;
+            sp.execute("INSERT INTO t (v) VALUES (NULL)", [])?;
+            sp.commit()?;
+            Ok(())
+        });
         queued().await;
         release.send(()).unwrap();
         held.await.unwrap().unwrap();
@@ -224,27 +227,15 @@ mod tests {
         queued().await;
         let before = tokio::spawn(insert(&w, 1));
         queued().await;
-        let failing = {
-            let w = w.clone();
-            tokio::spawn(async move {
-                w.run(|db| -> Result<()> {
-                    db.execute("INSERT INTO t (v) VALUES (5)", [])?;
-                    Err(StoreError::Conflict("refused after writing".into()))
-                })
-                .await
-            })
-        };
+        let failing = spawn(&w, |db| -> Result<()> {
+            db.execute("INSERT INTO t (v) VALUES (5)", [])?;
+            Err(StoreError::Conflict("refused after writing".into()))
+        });
         queued().await;
-        let panicking = {
-            let w = w.clone();
-            tokio::spawn(async move {
-                w.run(|db| -> Result<()> {
-                    db.execute("INSERT INTO t (v) VALUES (6)", [])?;
-                    panic!("a bug after writing");
-                })
-                .await
-            })
-        };
+        let panicking = spawn(&w, |db| -> Result<()> {
+            db.execute("INSERT INTO t (v) VALUES (6)", [])?;
+            panic!("a bug after writing");
+        });
         queued().await;
         let after = tokio::spawn(insert(&w, 2));
         queued().await;
@@ -278,10 +269,7 @@ mod tests {
         queued().await;
         let before = tokio::spawn(insert(&w, 1));
         queued().await;
-        let breaker = {
-            let w = w.clone();
-            tokio::spawn(async move { w.run(|db| Ok(db.execute_batch("ROLLBACK")?)).await })
-        };
+        let breaker = spawn(&w, |db| Ok(db.execute_batch("ROLLBACK")?));
         queued().await;
         let after = tokio::spawn(insert(&w, 2));
         queued().await;
@@ -303,17 +291,11 @@ mod tests {
         queued().await;
         let first = tokio::spawn(insert(&w, 1));
         queued().await;
-        let panicking = {
-            let w = w.clone();
-            tokio::spawn(async move {
-                w.run(|db| -> Result<()> {
-                    let sp = db.savepoint()?;
-                    sp.execute("INSERT INTO t (v) VALUES (7)", [])?;
-                    panic!("a bug in a store call");
-                })
-                .await
-            })
-        };
+        let panicking = spawn(&w, |db| -> Result<()> {
+            let sp = db.savepoint()?;
+            sp.execute("INSERT INTO t (v) VALUES (7)", [])?;
+            panic!("a bug in a store call");
+        });
         queued().await;
         release.send(()).unwrap();
         held.await.unwrap().unwrap();
