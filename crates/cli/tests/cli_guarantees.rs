@@ -9,11 +9,10 @@ mod support;
 
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{admin, http, rand_suffix, sf_token, start_pair, Pair, Running};
+use support::{admin, http, rand_suffix, sf_token, start_node, start_pair, Pair};
 
 const TWINS: usize = 20;
 const UPDATES_PER_SIDE: usize = 1000;
@@ -55,10 +54,6 @@ impl Dice {
         self.0 ^= self.0 << 17;
         self.0 % n
     }
-}
-
-fn start_node(config: &Path) -> Running {
-    Running::start(&["node", "--config", config.to_str().unwrap()])
 }
 
 #[test]

@@ -8,7 +8,7 @@ mod support;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::process::Stdio;
-use support::{http, temp_dir, twinsync, write_config, Running};
+use support::{http, start_node, temp_dir, twinsync, write_config, Running};
 
 fn hash(password: &str) -> String {
     let mut child = twinsync()
@@ -39,7 +39,7 @@ fn a_user_logs_in_with_a_password_hashed_by_the_cli() {
         "[[users]]\nname = \"ada\"\nrole = \"viewer\"\npassword_hash = \"{ada}\"\n"
     ));
     std::fs::write(&cfg, text).unwrap();
-    let node = Running::start(&["node", "--config", cfg.to_str().unwrap()]);
+    let node = start_node(&cfg);
     let client = http();
     let login = |password: &str| {
         client

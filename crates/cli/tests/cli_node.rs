@@ -7,7 +7,7 @@ mod support;
 
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use support::{admin, http, sf_token, start_pair, Pair, Running};
+use support::{admin, http, sf_token, start_node, start_pair, Pair};
 
 fn cases_named(sf: &str, token: &str, subject: &str) -> usize {
     let q: String = url::form_urlencoded::byte_serialize(
@@ -82,7 +82,7 @@ fn nodes_as_processes_sync_and_survive_a_kill() {
     // SIGKILL the ServiceNow node; file an incident while it is down; restart it.
     sn_node.kill_hard();
     file_incident(&sn.url, "While the node was down");
-    let sn_node = Running::start(&["node", "--config", sn_cfg.to_str().unwrap()]);
+    let sn_node = start_node(&sn_cfg);
     wait_until("the case filed during the outage", || {
         cases_named(&sf.url, &token, "While the node was down") == 1
     });

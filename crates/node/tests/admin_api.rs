@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 mod support;
 
-use support::{sandboxes, SETTLE};
+use support::sandboxes;
 use twinsync_connectors::{Platform, Watermark};
 use twinsync_node::{hash_password, AdminToken, ConsoleUser, Node, Role};
 
@@ -64,13 +64,8 @@ impl Api {
 async fn the_admin_api_drives_a_connection_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let (snb, sfb) = sandboxes(0, 0).await;
-    let sn = Arc::new(support::sn_connector(snb.base_url(), "itil", SETTLE));
-    let sf = Arc::new(support::sf_connector(
-        sfb.base_url(),
-        "integration@example.com",
-        "integration",
-        SETTLE,
-    ));
+    let sn = Arc::new(support::sn_integration(snb.base_url()));
+    let sf = Arc::new(support::sf_integration(sfb.base_url()));
     let a = node("sn", sn.clone(), &dir).await;
     let b = node("sf", sf.clone(), &dir).await;
     let http = reqwest::Client::new();
@@ -431,7 +426,7 @@ async fn the_admin_api_drives_a_connection_end_to_end() {
 async fn people_log_in_and_act_in_their_role_until_they_log_out() {
     let dir = tempfile::tempdir().unwrap();
     let (snb, _sfb) = sandboxes(0, 0).await;
-    let sn = Arc::new(support::sn_connector(snb.base_url(), "itil", SETTLE));
+    let sn = Arc::new(support::sn_integration(snb.base_url()));
     let user = |name: &str, password: &str, role| ConsoleUser {
         name: name.into(),
         password_hash: hash_password(password).unwrap(),

@@ -162,7 +162,7 @@ async fn the_console_runs_a_connection_from_a_browser() {
     let (snb, sfb) = sandboxes(0, 0).await;
     let sn_node = support::node_with_users(
         "acme-servicenow",
-        Arc::new(support::sn_connector(snb.base_url(), "itil", SETTLE)),
+        Arc::new(support::sn_integration(snb.base_url())),
         &dir,
         vec![AdminToken::new("ann", "ann-token", Role::Admin)],
         vec![ConsoleUser {
@@ -175,12 +175,7 @@ async fn the_console_runs_a_connection_from_a_browser() {
     .await;
     let sf_node = support::node(
         "acme-salesforce",
-        Arc::new(support::sf_connector(
-            sfb.base_url(),
-            "integration@example.com",
-            "integration",
-            SETTLE,
-        )),
+        Arc::new(support::sf_integration(sfb.base_url())),
         &dir,
         vec![AdminToken::new("bob", "bob-token", Role::Admin)],
     )

@@ -5,7 +5,7 @@
 mod support;
 
 use std::sync::Arc;
-use support::{sandboxes, SETTLE};
+use support::sandboxes;
 use twinsync_model::{ConnectionMode, ConnectionRole};
 use twinsync_node::peer::{sign, InvitationCode, AUTH_SCHEME};
 use twinsync_node::sealing::NodeKey;
@@ -16,15 +16,8 @@ use twinsync_store::Store;
 async fn replayed_tampered_stale_and_foreign_requests_and_reused_codes_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (snb, sfb) = sandboxes(0, 0).await;
-    let sn = Arc::new(support::sn_connector(snb.base_url(), "itil", SETTLE));
-    let sf = || {
-        Arc::new(support::sf_connector(
-            sfb.base_url(),
-            "integration@example.com",
-            "integration",
-            SETTLE,
-        ))
-    };
+    let sn = Arc::new(support::sn_integration(snb.base_url()));
+    let sf = || Arc::new(support::sf_integration(sfb.base_url()));
     let a = support::node("a", sn, &dir, Vec::new()).await;
     let b = support::node("b", sf(), &dir, Vec::new()).await;
     let c = support::node("c", sf(), &dir, Vec::new()).await;

@@ -54,7 +54,7 @@ async fn setup() -> Setup {
     let (snb, sfb) = sandboxes(0, 0).await;
     let sn_node = node_polling(
         "acme-servicenow",
-        Arc::new(support::sn_connector(snb.base_url(), "itil", SETTLE)),
+        Arc::new(support::sn_integration(snb.base_url())),
         &dir,
         Vec::new(),
         HOUR,
@@ -62,12 +62,7 @@ async fn setup() -> Setup {
     .await;
     let sf_node = node_polling(
         "acme-salesforce",
-        Arc::new(support::sf_connector(
-            sfb.base_url(),
-            "integration@example.com",
-            "integration",
-            SETTLE,
-        )),
+        Arc::new(support::sf_integration(sfb.base_url())),
         &dir,
         Vec::new(),
         HOUR,

@@ -4,14 +4,12 @@
 
 use serde_json::json;
 use std::sync::Arc;
-use std::time::Duration;
 mod support;
 
 use support::{eventually, sandboxes, SETTLE};
 use twinsync_connectors::{Platform, Watermark};
 use twinsync_model::ConnectionMode;
 use twinsync_node::{Node, NodeOptions, NodeTls};
-use twinsync_rules::StaticUsers;
 use twinsync_sandbox::common::tls::TlsMaterial;
 
 async fn tls_node(
@@ -21,21 +19,13 @@ async fn tls_node(
     tls: &TlsMaterial,
 ) -> Node {
     Node::start(NodeOptions {
-        instance: instance.into(),
-        bind: "127.0.0.1:0".parse().unwrap(),
-        public_url: None,
-        data_dir: dir.path().join(instance),
-        platform,
-        poll_interval: Duration::from_millis(150),
-        lookup: Arc::new(StaticUsers::default()),
-        admin_tokens: Vec::new(),
-        console_users: Vec::new(),
         push_token: None,
         tls: Some(NodeTls {
             cert_pem: tls.cert_pem.clone(),
             key_pem: tls.key_pem.clone(),
         }),
         peer_ca_pem: Some(std::fs::read(&tls.cert_path).unwrap()),
+        ..support::options(instance, platform, dir)
     })
     .await
     .unwrap()
@@ -48,19 +38,14 @@ async fn nodes_serving_https_connect_and_sync() {
     let (snb, sfb) = sandboxes(0, 0).await;
     let sn_node = tls_node(
         "sn",
-        Arc::new(support::sn_connector(snb.base_url(), "itil", SETTLE)),
+        Arc::new(support::sn_integration(snb.base_url())),
         &dir,
         &tls,
     )
     .await;
     let sf_node = tls_node(
         "sf",
-        Arc::new(support::sf_connector(
-            sfb.base_url(),
-            "integration@example.com",
-            "integration",
-            SETTLE,
-        )),
+        Arc::new(support::sf_integration(sfb.base_url())),
         &dir,
         &tls,
     )

@@ -15,7 +15,7 @@ use twinsync_connectors::servicenow::ServiceNow;
 use twinsync_connectors::{Entity, NewComment, Platform, Watermark};
 use twinsync_model::{ConnectionMode, ConnectionStatus};
 use twinsync_node::{Initiate, Node};
-use twinsync_store::{NewTrigger, Store};
+use twinsync_store::Store;
 
 fn sn_connector(url: &str, user: &str) -> ServiceNow {
     support::sn_connector(url, user, SETTLE)
@@ -47,17 +47,13 @@ async fn an_urgent_incident_syncs_to_a_case_and_back() {
     let sf_person = sf_connector(sfb.base_url(), "admin@example.com", "admin");
     let sn_node = node(
         "acme-servicenow",
-        Arc::new(sn_connector(snb.base_url(), "itil")),
+        Arc::new(support::sn_integration(snb.base_url())),
         &dir,
     )
     .await;
     let sf_node = node(
         "acme-salesforce",
-        Arc::new(sf_connector(
-            sfb.base_url(),
-            "integration@example.com",
-            "integration",
-        )),
+        Arc::new(support::sf_integration(sfb.base_url())),
         &dir,
     )
     .await;
@@ -260,15 +256,11 @@ async fn an_urgent_incident_syncs_to_a_case_and_back() {
 async fn a_trigger_syncs_new_changes_and_bulk_exalate_the_existing_matches() {
     let dir = tempfile::tempdir().unwrap();
     let (snb, sfb) = sandboxes(30, 0).await;
-    let sn = Arc::new(sn_connector(snb.base_url(), "itil"));
+    let sn = Arc::new(support::sn_integration(snb.base_url()));
     let sn_node = node("sn", sn.clone(), &dir).await;
     let sf_node = node(
         "sf",
-        Arc::new(sf_connector(
-            sfb.base_url(),
-            "integration@example.com",
-            "integration",
-        )),
+        Arc::new(support::sf_integration(sfb.base_url())),
         &dir,
     )
     .await;
@@ -284,16 +276,7 @@ async fn a_trigger_syncs_new_changes_and_bulk_exalate_the_existing_matches() {
         .await
         .unwrap();
     let id = sf_node.accept(&code).await.unwrap().spec.id;
-    let trigger = sn_node
-        .add_trigger(NewTrigger {
-            connection_id: id.clone(),
-            entity_type: "incident".into(),
-            query: "urgency=1".into(),
-            notes: String::new(),
-            active: true,
-        })
-        .await
-        .unwrap();
+    let trigger = support::trigger(&sn_node, &id, "incident", "urgency=1").await;
     // Seeded urgent incidents predate the trigger: they wait for a bulk exalate.
     for _ in 0..4 {
         sn_node.tick().await;
@@ -491,15 +474,7 @@ async fn a_burst_of_edits_with_triggers_matching_everything_ends_quiet() {
             "SELECT Id FROM Case WHERE IsClosed = false",
         ),
     ] {
-        n.add_trigger(NewTrigger {
-            connection_id: id.clone(),
-            entity_type: entity_type.into(),
-            query: query.into(),
-            notes: String::new(),
-            active: true,
-        })
-        .await
-        .unwrap();
+        support::trigger(n, &id, entity_type, query).await;
     }
     let inc = sn_person
         .create(
@@ -661,40 +636,42 @@ async fn bulk_connect_by_field_pairs_records_holding_the_same_value() {
     } = support::pair(ConnectionMode::Basic).await;
     // Records filed on both sides before the connection, naming the same problems; one
     // subject is used twice on the Salesforce side, one incident has no case.
-    let mut incidents = Vec::new();
-    for (i, title) in ["Printer, 3rd floor", "VPN drops", "Dup title", "Only here"]
-        .iter()
-        .enumerate()
-    {
-        let w = sn_person
-            .create(
-                "incident",
-                &format!("m-{i}"),
-                json!({"short_description": title, "description": format!("local {i}")})
-                    .as_object()
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        incidents.push(w.key);
+    /// Files one record per title; their keys.
+    async fn file(
+        person: &dyn Platform,
+        entity_type: &str,
+        (title_field, description_field, side): (&str, &str, &str),
+        titles: [&str; 4],
+    ) -> Vec<String> {
+        let mut keys = Vec::new();
+        for (i, title) in titles.iter().enumerate() {
+            let fields = json!({title_field: title, description_field: format!("{side} {i}")});
+            let w = person
+                .create(
+                    entity_type,
+                    &format!("{side}-{i}"),
+                    fields.as_object().unwrap(),
+                )
+                .await
+                .unwrap();
+            keys.push(w.key);
+        }
+        keys
     }
-    let mut cases = Vec::new();
-    for (i, title) in ["Printer, 3rd floor", "VPN drops", "Dup title", "Dup title"]
-        .iter()
-        .enumerate()
-    {
-        let w = sf_person
-            .create(
-                "Case",
-                &format!("c-{i}"),
-                json!({"Subject": title, "Description": format!("remote {i}")})
-                    .as_object()
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-        cases.push(w.key);
-    }
+    let incidents = file(
+        &sn_person,
+        "incident",
+        ("short_description", "description", "local"),
+        ["Printer, 3rd floor", "VPN drops", "Dup title", "Only here"],
+    )
+    .await;
+    let cases = file(
+        &sf_person,
+        "Case",
+        ("Subject", "Description", "remote"),
+        ["Printer, 3rd floor", "VPN drops", "Dup title", "Dup title"],
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(2100)).await; // the records' second is over
     let by = twinsync_node::MatchBy {
         local_type: "incident".into(),
@@ -765,15 +742,16 @@ async fn a_backlog_queued_while_the_remote_node_is_down_drains_in_order() {
     let writes = support::recording::Writes::default();
     let sf_platform = || -> Arc<dyn Platform> {
         Arc::new(support::recording::Recording {
-            inner: Arc::new(sf_connector(
-                sfb.base_url(),
-                "integration@example.com",
-                "integration",
-            )),
+            inner: Arc::new(support::sf_integration(sfb.base_url())),
             writes: writes.clone(),
         })
     };
-    let sn_node = node("sn", Arc::new(sn_connector(snb.base_url(), "itil")), &dir).await;
+    let sn_node = node(
+        "sn",
+        Arc::new(support::sn_integration(snb.base_url())),
+        &dir,
+    )
+    .await;
     let sf_node = support::node_at("sf", sf_platform(), &dir, port).await;
     let id = support::connect(&sn_node, &sf_node, ConnectionMode::Basic).await;
     support::trigger(&sn_node, &id, "incident", "urgency=1").await;

@@ -92,6 +92,11 @@ impl Drop for Running {
     }
 }
 
+/// `twinsync node --config <config>` as a child process, once it listens.
+pub fn start_node(config: &Path) -> Running {
+    Running::start(&["node", "--config", config.to_str().unwrap()])
+}
+
 /// The admin token of test nodes.
 pub const TOKEN: &str = "test-admin-token";
 
@@ -193,8 +198,8 @@ pub fn start_pair(initiate_args: &[&str]) -> Pair {
             sf.url
         ),
     );
-    let sn_node = Running::start(&["node", "--config", sn_cfg.to_str().unwrap()]);
-    let sf_node = Running::start(&["node", "--config", sf_cfg.to_str().unwrap()]);
+    let sn_node = start_node(&sn_cfg);
+    let sf_node = start_node(&sf_cfg);
     let mut args = vec!["connection", "initiate", "--remote-url", &sf_node.url];
     args.extend_from_slice(initiate_args);
     let printed = admin(&sn_node.url, &args);

@@ -61,6 +61,16 @@ pub fn sn_connector(url: &str, user: &str, settle: Option<Duration>) -> ServiceN
     ServiceNow::new(c).unwrap()
 }
 
+/// The ServiceNow connector a node uses in these tests: the sandbox's `itil` user.
+pub fn sn_integration(url: &str) -> ServiceNow {
+    sn_connector(url, "itil", SETTLE)
+}
+
+/// The Salesforce connector a node uses in these tests: the org's integration user.
+pub fn sf_integration(url: &str) -> Salesforce {
+    sf_connector(url, "integration@example.com", "integration", SETTLE)
+}
+
 /// A Salesforce connector with the password flow of the default connected app.
 pub fn sf_connector(url: &str, user: &str, password: &str, settle: Option<Duration>) -> Salesforce {
     let mut c = SalesforceConfig::new(
@@ -109,8 +119,24 @@ pub async fn node_at(
     bind: std::net::SocketAddr,
 ) -> Node {
     Node::start(NodeOptions {
-        instance: instance.into(),
         bind,
+        push_token: None,
+        ..options(instance, platform, dir)
+    })
+    .await
+    .unwrap()
+}
+
+/// What test nodes start with: an ephemeral port, a data directory under `dir`, polling
+/// every 150 ms, push on with [`PUSH_TOKEN`], no tokens or users, plain HTTP.
+pub fn options(
+    instance: &str,
+    platform: Arc<dyn Platform>,
+    dir: &tempfile::TempDir,
+) -> NodeOptions {
+    NodeOptions {
+        instance: instance.into(),
+        bind: "127.0.0.1:0".parse().unwrap(),
         public_url: None,
         data_dir: dir.path().join(instance),
         platform,
@@ -118,12 +144,10 @@ pub async fn node_at(
         lookup: Arc::new(StaticUsers::default()),
         admin_tokens: Vec::new(),
         console_users: Vec::new(),
-        push_token: None,
+        push_token: Some(PUSH_TOKEN.into()),
         tls: None,
         peer_ca_pem: None,
-    })
-    .await
-    .unwrap()
+    }
 }
 
 /// A node on an ephemeral port, polling every `poll` (push tests poll hourly, so what
@@ -148,18 +172,10 @@ pub async fn node_with_users(
     poll: Duration,
 ) -> Node {
     Node::start(NodeOptions {
-        instance: instance.into(),
-        bind: "127.0.0.1:0".parse().unwrap(),
-        public_url: None,
-        data_dir: dir.path().join(instance),
-        platform,
         poll_interval: poll,
-        lookup: Arc::new(StaticUsers::default()),
         admin_tokens,
         console_users,
-        push_token: Some(PUSH_TOKEN.into()),
-        tls: None,
-        peer_ca_pem: None,
+        ..options(instance, platform, dir)
     })
     .await
     .unwrap()
@@ -198,19 +214,14 @@ pub async fn pair(mode: ConnectionMode) -> Pair {
     let (snb, sfb) = sandboxes(0, 0).await;
     let sn_node = node(
         "sn",
-        Arc::new(sn_connector(snb.base_url(), "itil", SETTLE)),
+        Arc::new(sn_integration(snb.base_url())),
         &dir,
         Vec::new(),
     )
     .await;
     let sf_node = node(
         "sf",
-        Arc::new(sf_connector(
-            sfb.base_url(),
-            "integration@example.com",
-            "integration",
-            SETTLE,
-        )),
+        Arc::new(sf_integration(sfb.base_url())),
         &dir,
         Vec::new(),
     )
@@ -227,7 +238,12 @@ pub async fn pair(mode: ConnectionMode) -> Pair {
 }
 
 /// Adds an active trigger on `node` for the connection `id`.
-pub async fn trigger(node: &Node, id: &str, entity_type: &str, query: &str) {
+pub async fn trigger(
+    node: &Node,
+    id: &str,
+    entity_type: &str,
+    query: &str,
+) -> twinsync_store::Trigger {
     node.add_trigger(twinsync_store::NewTrigger {
         connection_id: id.to_string(),
         entity_type: entity_type.into(),
@@ -236,7 +252,7 @@ pub async fn trigger(node: &Node, id: &str, entity_type: &str, query: &str) {
         active: true,
     })
     .await
-    .unwrap();
+    .unwrap()
 }
 
 /// Waits (up to 30 s) until `check` gives a value.
