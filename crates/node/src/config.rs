@@ -26,6 +26,16 @@ pub struct ConfigError {
     pub message: String,
 }
 
+impl ConfigError {
+    /// A problem with the file at `path`.
+    fn at(path: &Path, message: String) -> Self {
+        ConfigError {
+            file: path.display().to_string(),
+            message,
+        }
+    }
+}
+
 /// The file as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -216,19 +226,21 @@ impl NodeConfig {
     /// Seals `plain` under the node key of the data directory `path` names (creating the
     /// key when the node has not run yet), for a `sealed:…` value in that file.
     pub fn seal(path: &Path, plain: &str) -> Result<String, ConfigError> {
-        let file = path.display().to_string();
-        let err = |message: String| ConfigError {
-            file: file.clone(),
-            message,
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let c: NodeConfig = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+        let err = |message: String| ConfigError::at(path, message);
+        let c = Self::parse(path)?;
         let data_dir = Self::data_dir(path, &c);
         std::fs::create_dir_all(&data_dir)
             .map_err(|e| err(format!("cannot create {}: {e}", data_dir.display())))?;
         NodeKey::load_or_create(&data_dir.join("node.key"))
             .and_then(|k| k.seal_text(plain))
             .map_err(|e| err(e.to_string()))
+    }
+
+    /// The file at `path`, read and parsed.
+    fn parse(path: &Path) -> Result<NodeConfig, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::at(path, format!("cannot read: {e}")))?;
+        toml::from_str(&text).map_err(|e| ConfigError::at(path, e.to_string()))
     }
 
     /// The data directory: `TWINSYNC_DATA_DIR`, else `data_dir` relative to the file.
@@ -243,13 +255,8 @@ impl NodeConfig {
 
     /// Reads and checks `path`, resolving secrets from the environment.
     pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
-        let file = path.display().to_string();
-        let err = |message: String| ConfigError {
-            file: file.clone(),
-            message,
-        };
-        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
-        let c: NodeConfig = toml::from_str(&text).map_err(|e| err(e.to_string()))?;
+        let err = |message: String| ConfigError::at(path, message);
+        let c = Self::parse(path)?;
         let base = path.parent().unwrap_or(Path::new("."));
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let listen = env("TWINSYNC_LISTEN").unwrap_or(c.listen.clone());

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use tokio::sync::{watch, Notify};
 use twinsync_model::{ConnectionStatus, RuleDirection};
-use twinsync_store::{Connection, Enqueue, Store};
+use twinsync_store::{Connection, Store};
 
 /// Records named by notifications and not yet looked at, by entity type.
 #[derive(Default)]
@@ -233,17 +233,7 @@ async fn detect_pushed(
         untwinned.retain(|k| !entities.iter().any(|e| &e.key == k));
         messages.extend(worker::messages_for(inner, c, &entities, rule, TRIGGERED).await?);
     }
-    if !messages.is_empty() {
-        inner
-            .store
-            .enqueue(Enqueue {
-                connection_id: c.spec.id.clone(),
-                messages,
-                advance: None,
-            })
-            .await?;
-    }
-    Ok(())
+    worker::queue(inner, &c.spec.id, messages).await
 }
 
 #[cfg(test)]

@@ -300,6 +300,27 @@ pub(super) async fn messages_for<'a>(
     Ok(messages)
 }
 
+/// Queues `messages` for the connection `connection_id` (nothing when there are none),
+/// outside any feed: no watermark moves with them.
+pub(super) async fn queue(
+    inner: &Inner,
+    connection_id: &str,
+    messages: Vec<Outgoing>,
+) -> Result<(), NodeError> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    inner
+        .store
+        .enqueue(Enqueue {
+            connection_id: connection_id.to_string(),
+            messages,
+            advance: None,
+        })
+        .await?;
+    Ok(())
+}
+
 /// A feed's view of the changes it handed out before they settled: key → version stamp.
 /// Such changes come again in every page until they settle; one already looked at in the
 /// same version is skipped, so a busy feed does not redo the same work every round.
@@ -924,16 +945,7 @@ pub(crate) async fn bulk_exalate(
             messages_for(inner, &c, &page.entities, (&rule_text, version), TRIGGERED).await?;
         counts.matched += page.entities.len();
         counts.queued += messages.len();
-        if !messages.is_empty() {
-            inner
-                .store
-                .enqueue(Enqueue {
-                    connection_id: c.spec.id.clone(),
-                    messages,
-                    advance: None,
-                })
-                .await?;
-        }
+        queue(inner, &c.spec.id, messages).await?;
         progress(counts);
         since = page.next;
         if !page.more {
@@ -1049,15 +1061,7 @@ async fn resend_after_apply(
     else {
         return Ok(());
     };
-    inner
-        .store
-        .enqueue(Enqueue {
-            connection_id: c.spec.id.clone(),
-            messages: vec![m],
-            advance: None,
-        })
-        .await?;
-    Ok(())
+    queue(inner, &c.spec.id, vec![m]).await
 }
 
 /// The record as it is now, read with other applies' read-backs in one call.
@@ -1235,16 +1239,7 @@ pub(crate) async fn bulk_connect(
         });
     }
     let n = messages.len();
-    if n > 0 {
-        inner
-            .store
-            .enqueue(Enqueue {
-                connection_id: connection_id.to_string(),
-                messages,
-                advance: None,
-            })
-            .await?;
-    }
+    queue(inner, connection_id, messages).await?;
     inner.wake.notify_one();
     Ok(n)
 }
@@ -1331,14 +1326,7 @@ pub(crate) async fn exalate(
     let (rule_text, version) = rule(inner, &c, RuleDirection::Outgoing).await;
     let _one_at_a_time = inner.round_lock.lock().await;
     if let Some(m) = outgoing_message(inner, &c, &e, (&rule_text, version), BY_HAND, None).await? {
-        inner
-            .store
-            .enqueue(Enqueue {
-                connection_id: c.spec.id.clone(),
-                messages: vec![m],
-                advance: None,
-            })
-            .await?;
+        queue(inner, &c.spec.id, vec![m]).await?;
     }
     inner.wake.notify_one();
     Ok(())
