@@ -477,9 +477,10 @@ pub enum BenchCommand {
     Nodes(BenchNodesArgs),
 }
 
-/// Options of `twinsync bench nodes`.
+/// What both end-to-end benchmarks take: how much to sync, how often the nodes poll, how
+/// long to wait.
 #[derive(Debug, Args)]
-pub struct BenchNodesArgs {
+pub struct BenchRunArgs {
     /// Changes (new incidents) to sync.
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub changes: usize,
@@ -491,18 +492,18 @@ pub struct BenchNodesArgs {
     pub timeout: u64,
 }
 
+/// Options of `twinsync bench nodes`.
+#[derive(Debug, Args)]
+pub struct BenchNodesArgs {
+    #[command(flatten)]
+    pub run: BenchRunArgs,
+}
+
 /// Options of `twinsync bench sync`.
 #[derive(Debug, Args)]
 pub struct BenchSyncArgs {
-    /// Changes (new urgent incidents) to sync.
-    #[arg(long, value_name = "N", default_value_t = 10_000)]
-    pub changes: usize,
-    /// The nodes' poll interval.
-    #[arg(long, value_name = "MS", default_value_t = 250)]
-    pub poll_ms: u64,
-    /// Give up after this long.
-    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
-    pub timeout: u64,
+    #[command(flatten)]
+    pub run: BenchRunArgs,
     /// Single changes timed one at a time, in poll mode and then in push mode.
     #[arg(long, value_name = "N", default_value_t = 100)]
     pub latency_samples: usize,

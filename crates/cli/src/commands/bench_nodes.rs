@@ -113,7 +113,7 @@ pub async fn run(args: BenchNodesArgs) -> anyhow::Result<()> {
     let sn = start_node(
         dir.path(),
         "sn",
-        args.poll_ms,
+        args.run.poll_ms,
         &format!(
             "[servicenow]\nurl = \"{}\"\nuser = \"itil\"\npassword = \"itil\"\nsettle_secs = 1\n",
             sn_box.base_url()
@@ -123,7 +123,7 @@ pub async fn run(args: BenchNodesArgs) -> anyhow::Result<()> {
     let sf = start_node(
         dir.path(),
         "sf",
-        args.poll_ms,
+        args.run.poll_ms,
         &format!(
             "[salesforce]\nlogin_url = \"{}\"\nclient_id = \"twinsync\"\nclient_secret = \"twinsync-secret\"\nusername = \"integration@example.com\"\npassword = \"integration\"\nsettle_secs = 1\n",
             sf_box.base_url()
@@ -152,18 +152,18 @@ pub async fn run(args: BenchNodesArgs) -> anyhow::Result<()> {
     let cpu_before = (cpu_seconds(&pids.0), cpu_seconds(&pids.1));
 
     let started = Instant::now();
-    file_incidents(&http, sn_box.base_url(), args.changes).await?;
-    let deadline = started + Duration::from_secs(args.timeout);
+    file_incidents(&http, sn_box.base_url(), args.run.changes).await?;
+    let deadline = started + Duration::from_secs(args.run.timeout);
     loop {
         let n = applied(&http, &sf).await? as usize;
-        if n >= args.changes {
+        if n >= args.run.changes {
             break;
         }
         if Instant::now() > deadline {
             bail!(
                 "only {n} of {} changes synced within {} s",
-                args.changes,
-                args.timeout
+                args.run.changes,
+                args.run.timeout
             );
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -178,9 +178,9 @@ pub async fn run(args: BenchNodesArgs) -> anyhow::Result<()> {
     println!("|---|---|---|");
     println!(
         "| {} new incidents → cases, first filed → last applied | {:.1} s ({:.0} changes/s) | |",
-        args.changes,
+        args.run.changes,
         took.as_secs_f64(),
-        args.changes as f64 / took.as_secs_f64()
+        args.run.changes as f64 / took.as_secs_f64()
     );
     println!(
         "| peak resident memory (VmHWM) | {} | {} |",

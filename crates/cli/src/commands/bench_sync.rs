@@ -216,7 +216,7 @@ pub async fn run(args: BenchSyncArgs) -> anyhow::Result<()> {
             public_url: None,
             data_dir: dir.path().join(name),
             platform,
-            poll_interval: Duration::from_millis(args.poll_ms),
+            poll_interval: Duration::from_millis(args.run.poll_ms),
             lookup: Arc::new(StaticUsers::default()),
             admin_tokens: Vec::new(),
             console_users: Vec::new(),
@@ -254,34 +254,34 @@ pub async fn run(args: BenchSyncArgs) -> anyhow::Result<()> {
         push_incidents(&http, sn_box.base_url(), &sn_node).await?;
     }
     let started = Instant::now();
-    file_incidents(&http, sn_box.base_url(), args.changes).await?;
+    file_incidents(&http, sn_box.base_url(), args.run.changes).await?;
     let filed = started.elapsed();
     eprintln!(
         "filed {} incidents in {:.1} s; syncing…",
-        args.changes,
+        args.run.changes,
         filed.as_secs_f64()
     );
-    let deadline = started + Duration::from_secs(args.timeout);
+    let deadline = started + Duration::from_secs(args.run.timeout);
     let mut last_report = Instant::now();
     loop {
         let applied = sf_node
             .metrics()
             .applied
             .load(std::sync::atomic::Ordering::Relaxed) as usize;
-        if applied >= args.changes {
+        if applied >= args.run.changes {
             break;
         }
         if Instant::now() > deadline {
             bail!(
                 "only {applied} of {} changes synced within {} s",
-                args.changes,
-                args.timeout
+                args.run.changes,
+                args.run.timeout
             );
         }
         if last_report.elapsed() > Duration::from_secs(5) {
             eprintln!(
                 "  {applied} of {} applied after {:.0} s",
-                args.changes,
+                args.run.changes,
                 started.elapsed().as_secs_f64()
             );
             last_report = Instant::now();
@@ -299,13 +299,13 @@ pub async fn run(args: BenchSyncArgs) -> anyhow::Result<()> {
         sn_node.api_calls().requests - calls_before.0,
         sf_node.api_calls().requests - calls_before.1,
     );
-    let n = args.changes as f64;
+    let n = args.run.changes as f64;
     println!("| measure | value |");
     println!("|---|---|");
     println!(
         "| changes synced (new incidents → cases, {} mode) | {} |",
         if args.push { "push" } else { "poll" },
-        args.changes
+        args.run.changes
     );
     println!(
         "| filing them (ServiceNow Batch API) | {:.1} s |",
@@ -333,7 +333,7 @@ pub async fn run(args: BenchSyncArgs) -> anyhow::Result<()> {
         peak_rss_mb("self").map_or("n/a".into(), |m| format!("{m:.0} MB"))
     );
     if args.latency_samples > 0 {
-        let poll = Duration::from_millis(args.poll_ms);
+        let poll = Duration::from_millis(args.run.poll_ms);
         if !args.push {
             let polled = one_at_a_time(
                 &http,
@@ -346,7 +346,7 @@ pub async fn run(args: BenchSyncArgs) -> anyhow::Result<()> {
             .await?;
             println!(
                 "| single change create → apply, poll mode ({} ms interval), p50 / p95 / p99 | {} |",
-                args.poll_ms,
+                args.run.poll_ms,
                 p50_95_99(&polled)
             );
             push_incidents(&http, sn_box.base_url(), &sn_node).await?;
