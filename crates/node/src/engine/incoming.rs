@@ -4,13 +4,12 @@
 //! before it is copied and the link completed after, so a retry after a crash adopts the
 //! copy made before instead of making a second one.
 
-use super::outgoing::first_error;
 use super::{view, RecordRef, ReplicaMessage};
 use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::{Map, Value};
 use twinsync_connectors::{ConnectorError, Entity, Identity, NewComment, Platform, Version};
-use twinsync_rules::{Limits, NodeLookup, RunContext, Script, ScriptError};
+use twinsync_rules::{Limits, NodeLookup, RunContext, ScriptError};
 use twinsync_store::{Link, LinkKind, LocalRecord, Store, StoreError, Twin};
 
 /// Where the bytes of the other side's files come from (the peer node; a platform directly
@@ -158,7 +157,7 @@ pub async fn apply(target: &Target<'_>, received: &Received<'_>) -> Result<Outco
     // The script's values are not `Send`: they live only in this block, never across an
     // await, so the apply can run on any worker thread.
     let (applied, baseline, echo) = {
-        let script = Script::compile("incoming", received.rule).map_err(first_error)?;
+        let script = super::compiled::script("incoming", received.rule)?;
         let ctx = RunContext {
             limits: Limits::default(),
             lookup: target.lookup,

@@ -2,6 +2,7 @@
 //! side (outgoing), and a received replica into writes on the local platform (incoming),
 //! with comment and attachment links so that nothing is copied twice or sent back.
 
+mod compiled;
 pub mod defaults;
 pub mod incoming;
 pub mod outgoing;

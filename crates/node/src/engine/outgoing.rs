@@ -4,7 +4,7 @@
 use super::view;
 use sha2::{Digest, Sha256};
 use twinsync_connectors::Entity;
-use twinsync_rules::{Limits, NodeLookup, RunContext, Script, ScriptError};
+use twinsync_rules::{Limits, NodeLookup, RunContext, ScriptError};
 use twinsync_store::Link;
 
 /// A replica ready to queue.
@@ -23,7 +23,7 @@ pub fn extract(
     links: &[Link],
     lookup: &dyn NodeLookup,
 ) -> Result<Extracted, ScriptError> {
-    let script = Script::compile("outgoing", rule).map_err(first_error)?;
+    let script = super::compiled::script("outgoing", rule)?;
     let ctx = RunContext {
         limits: Limits::default(),
         lookup,
@@ -31,10 +31,4 @@ pub fn extract(
     let replica = script.run_outgoing_bytes(&view::outgoing(entity, links), &ctx)?;
     let hash = hex::encode(Sha256::digest(&replica));
     Ok(Extracted { replica, hash })
-}
-
-/// A rule that does not compile is never published; should one be met anyway, its first
-/// error stands for all.
-pub(crate) fn first_error(mut errors: Vec<ScriptError>) -> ScriptError {
-    errors.remove(0)
 }
